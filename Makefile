@@ -1,0 +1,123 @@
+# prisync - build, test, bench and the developer workflow targets.
+#
+#   make            build ./prisync
+#   make asan       build build/asan/prisync with AddressSanitizer + UBSan
+#   make test       deps -> asan build -> unit tests -> e2e tests (summary line at the end)
+#   make deps       install the Debian packages the build and the tests need (idempotent)
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+MODULES := base compose engine stack watcher prisma db vcs supervisor
+PKGS    := yaml-0.1 libpq libgit2 libcurl jansson libarchive libcrypto
+
+CC      ?= cc
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wpointer-arith -Wvla
+CFLAGS  ?= -O2 -g
+CPPFLAGS += -I. -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
+	    -DPX_VERSION='"$(VERSION)"' -DPX_GIT_REV='"$(GIT_REV)"'
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
+# libinotifytools ships no .pc file
+LDLIBS  := $(PKG_LIBS) -linotifytools -lpthread
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# The normal build lands in build/, the sanitizer build in build/asan/.
+O ?= build
+ifeq ($(SAN),1)
+O := build/asan
+CFLAGS := -O1 -g
+ALL_CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+# FORTIFY and ASan disagree on some intercepted calls
+CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS))
+endif
+
+LIB_SRCS  := $(sort $(wildcard $(addsuffix /*.c,$(MODULES))))
+CMD_SRCS  := $(sort $(wildcard cmd/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+E2E_SRCS  := $(sort $(wildcard tests/e2e/test_*.c))
+HARN_SRCS := $(sort $(wildcard tests/harness/*.c))
+
+LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+CMD_OBJS  := $(CMD_SRCS:%.c=$(O)/obj/%.o)
+HARN_OBJS := $(HARN_SRCS:%.c=$(O)/obj/%.o)
+LIB       := $(O)/libprisync.a
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(O)/tests/e2e/%)
+BIN       := $(O)/prisync
+
+.PHONY: all asan deps test unit e2e test-bins bench format lint clean help
+all: prisync
+
+prisync: $(BIN)
+	@if [ "$(O)" = build ]; then cp -f $(BIN) prisync; fi
+
+$(O)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CMD_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
+
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+$(O)/tests/e2e/%: $(O)/obj/tests/e2e/%.o $(HARN_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(HARN_OBJS) $(LIB) $(LDLIBS) -lcmocka
+
+test-bins: $(BIN) $(UNIT_BINS) $(E2E_BINS)
+
+asan:
+	$(MAKE) SAN=1 test-bins
+
+deps:
+	@scripts/install-deps.sh
+
+# The one test command: deps, sanitizer build, unit tests, e2e tests.
+test: deps
+	$(MAKE) SAN=1 test-bins
+	tests/run.sh --bin build/asan/prisync --unit build/asan/tests/unit --e2e build/asan/tests/e2e
+
+unit: deps
+	$(MAKE) SAN=1 test-bins
+	tests/run.sh --bin build/asan/prisync --unit build/asan/tests/unit
+
+e2e: deps
+	$(MAKE) SAN=1 test-bins
+	tests/run.sh --bin build/asan/prisync --e2e build/asan/tests/e2e
+
+bench: prisync
+	bench/run.sh --bin ./prisync
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+format:
+	@scripts/install-deps.sh --tools
+	clang-format -i $(FORMAT_SRCS)
+
+lint:
+	@scripts/install-deps.sh --tools
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem -I. $(MODULES) cmd
+	clang-tidy --quiet $(LIB_SRCS) $(CMD_SRCS) -- $(CPPFLAGS) -std=gnu11 $(PKG_CFLAGS)
+
+clean:
+	rm -rf build prisync
+
+help:
+	@sed -n '2,8p' Makefile
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# run.sh - prisync's benchmarks: each scenario measured over repeated runs, median and
+# spread printed in one table.  Targets are checked here, never by timed assertions in tests.
+#   bench/run.sh [--runs N] [--bin PATH]
+set -euo pipefail
+
+runs=200
+bin=./prisync
+while (($#)); do
+	case $1 in
+	--runs) runs=$2; shift 2 ;;
+	--bin) bin=$2; shift 2 ;;
+	*) echo "bench: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+[[ -x $bin ]] || { echo "bench: '$bin' not found — run 'make' first" >&2; exit 2; }
+
+# Wall time of one command, in microseconds, $runs times after 5 warm-up runs; prints
+# "median p10 p90" (in ms).
+measure() {
+	local i t0 t1
+	local -a samples=()
+	for ((i = 0; i < 5; i++)); do "$@" >/dev/null 2>&1; done
+	for ((i = 0; i < runs; i++)); do
+		t0=$(date +%s%N)
+		"$@" >/dev/null 2>&1
+		t1=$(date +%s%N)
+		samples+=($(((t1 - t0) / 1000)))
+	done
+	printf '%s\n' "${samples[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+		printf "%.2f %.2f %.2f", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.1) + 1] / 1000, v[int(NR * 0.9)] / 1000 }'
+}
+
+# Peak resident set size of one run, in KiB (GNU time's %M).
+peak_rss() {
+	if [[ -x /usr/bin/time ]]; then
+		/usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1
+	else
+		echo "n/a"
+	fi
+}
+
+printf '%-24s %10s %10s %10s %12s\n' scenario "median ms" "p10 ms" "p90 ms" "peak RSS KiB"
+for scenario in "startup:$bin version --short" "help:$bin --help"; do
+	name=${scenario%%:*}
+	read -r -a cmd <<<"${scenario#*:}"
+	read -r med p10 p90 < <(measure "${cmd[@]}")
+	printf '%-24s %10s %10s %10s %12s\n' "$name" "$med" "$p10" "$p90" "$(peak_rss "${cmd[@]}")"
+done
+# a baseline on the same machine, so the numbers above can be read: the cost of exec'ing
+# a static binary that does nothing
+read -r med p10 p90 < <(measure /bin/true)
+printf '%-24s %10s %10s %10s %12s\n' "baseline:/bin/true" "$med" "$p10" "$p90" "$(peak_rss /bin/true)"

@@ -1,0 +1,214 @@
+/* engine.h - the Docker Engine API client: HTTP over a unix socket or tcp (optionally TLS)
+ * with libcurl, JSON with jansson, no docker CLI.  The one public header of engine/. */
+#ifndef PX_ENGINE_H
+#define PX_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+
+/* The newest API version prisync speaks, and the oldest engine it accepts (Docker 20.10). */
+#define ENGINE_API_VERSION     "1.47"
+#define ENGINE_API_VERSION_MIN "1.41"
+#define ENGINE_DEFAULT_HOST    "unix:///var/run/docker.sock"
+
+/* Returned (instead of 0) by lookups when the engine answered 404: nothing is set in err. */
+#define ENGINE_NOT_FOUND 1
+
+/*
+ * Where the engine listens, parsed from a DOCKER_HOST value.
+ */
+enum engine_transport {
+	ENGINE_UNIX = 1,
+	ENGINE_TCP,
+};
+
+struct engine_host {
+	enum engine_transport transport;
+	char *path;    /* ENGINE_UNIX: the socket path (owned) */
+	char *host;    /* ENGINE_TCP: name or address, IPv6 without brackets (owned) */
+	unsigned port; /* ENGINE_TCP */
+};
+
+/* clang-format off */
+#define ENGINE_HOST_INIT { 0, NULL, NULL, 0 }
+/* clang-format on */
+
+/* Parse "unix:///abs/path", "tcp://host[:port]" (port 2375 when missing, like docker;
+ * "[v6addr]:port" accepted) or docker's bare "host:port" (tcp).  NULL or "" means
+ * ENGINE_DEFAULT_HOST.  Any other scheme (ssh, npipe, fd, http ...) is an error that
+ * says what is accepted.  Pure: reads no environment.  out is owned by the caller
+ * (engine_host_release); untouched on failure. */
+int engine_host_parse(const char *docker_host, struct engine_host *out, struct px_error *err);
+void engine_host_release(struct engine_host *h);
+/* The canonical DOCKER_HOST form ("unix:///p", "tcp://h:port", "tcp://[v6]:port"); owned. */
+char *engine_host_string(const struct engine_host *h);
+
+/* Compare dotted numeric versions ("1.41" < "1.47" < "1.100"); missing components count
+ * as 0, so "1.41" == "1.41.0".  Returns <0, 0 or >0 like strcmp. */
+int engine_version_cmp(const char *a, const char *b);
+
+/*
+ * A connection to one engine.  Not thread-safe: a thread that talks to the engine on its
+ * own (events, logs -f) takes its own struct engine from engine_dup().
+ */
+struct engine;
+
+/* Prepare a client for docker_host (NULL: $DOCKER_HOST, else ENGINE_DEFAULT_HOST).  For
+ * tcp hosts, a non-empty DOCKER_TLS_VERIFY selects https with verification, using
+ * ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker; files that do
+ * not exist are left out, as the docker CLI does).  Makes no connection: that happens at
+ * engine_ping() or at the first request, which negotiates the API version. */
+int engine_open(struct engine **out, const char *docker_host, struct px_error *err);
+/* A new client for the same engine, with the same negotiated version (no new ping). */
+int engine_dup(const struct engine *e, struct engine **out, struct px_error *err);
+void engine_free(struct engine *e);
+
+/* GET /_ping and negotiate the API version: the lower of the engine's and
+ * ENGINE_API_VERSION; engines older than ENGINE_API_VERSION_MIN are refused.  Connection
+ * failures explain themselves ("is dockerd running?", the docker group, ...). */
+int engine_ping(struct engine *e, struct px_error *err);
+/* The negotiated version ("1.41"), or NULL before the first successful ping (borrowed). */
+const char *engine_api_version(const struct engine *e);
+/* The host in canonical DOCKER_HOST form, as used in messages (borrowed). */
+const char *engine_host_display(const struct engine *e);
+
+/* Make the transfer running on e (from another thread) and every later one stop soon
+ * (within about a second); they fail with errnum ECANCELED, a stream returns 1.  Sticky:
+ * meant for shutting down the thread that owns e.  Async-signal-safe. */
+void engine_interrupt(struct engine *e);
+
+/*
+ * Low level.  path is the API path without the version prefix ("/containers/json?all=1");
+ * the request goes to /v<negotiated version><path>, pinging first if needed.  body (may be
+ * NULL) is sent as JSON.  *status (may be NULL) receives the HTTP status, 0 when no
+ * response came.  On 2xx: 0, and *out_json (may be NULL) receives the parsed body (owned,
+ * NULL when the body is empty).  Otherwise -1: for a non-2xx answer err is
+ * "engine: <the engine's message>" and *status tells 404/304/409 apart.
+ */
+int engine_request(struct engine *e, const char *method, const char *path, const json_t *body,
+		   long *status, json_t **out_json, struct px_error *err);
+
+/* on_data receives the body of a 2xx answer as it arrives, in chunks of any size; it returns
+ * 0 to go on, non-zero to stop the transfer. */
+typedef int (*engine_data_fn)(const char *buf, size_t len, void *data);
+
+/* Like engine_request, but a 2xx body goes to on_data instead of being parsed (logs, events,
+ * pulls).  Returns 0 when the body ended, 1 when on_data (or engine_interrupt) stopped it,
+ * -1 on failure, a non-2xx answer included. */
+int engine_stream(struct engine *e, const char *method, const char *path, const json_t *body,
+		  engine_data_fn on_data, void *data, long *status, struct px_error *err);
+
+/*
+ * List filters: the url-encoded value of the "filters" query parameter.
+ */
+
+/* filters is an object of string arrays ({"label": ["k=v"]}); keys sorted so the result is
+ * stable.  Owned. */
+char *engine_filters_encode(const json_t *filters);
+/* {"label": [label]} encoded; label is "key=value" or "key".  Owned. */
+char *engine_label_filter(const char *label);
+
+/*
+ * Multiplexed streams (logs and exec of containers without a TTY): frames of an 8-byte
+ * header [stream, 0, 0, 0, size as big-endian uint32] and size bytes of payload.
+ */
+enum engine_stream_id {
+	ENGINE_STDIN = 0,
+	ENGINE_STDOUT = 1,
+	ENGINE_STDERR = 2,
+	ENGINE_SYSERR = 3, /* the engine's own error, sent in place of output */
+};
+
+struct engine_demux {
+	unsigned char hdr[8];
+	size_t hdr_len;     /* header bytes collected so far */
+	int stream;         /* of the frame being read */
+	uint32_t remaining; /* payload bytes of that frame still to come */
+};
+
+/* clang-format off */
+#define ENGINE_DEMUX_INIT { { 0 }, 0, 0, 0 }
+/* clang-format on */
+
+/* Receives a payload piece of one stream; frames split across feeds arrive in pieces.
+ * Returns 0 to go on, non-zero to stop. */
+typedef int (*engine_demux_fn)(int stream, const char *buf, size_t len, void *data);
+
+void engine_demux_init(struct engine_demux *d);
+/* Feed the next chunk, cut anywhere.  Returns 0, 1 when on_frame asked to stop, -1 on a
+ * malformed header (unknown stream or non-zero padding: probably a TTY's raw stream). */
+int engine_demux_feed(struct engine_demux *d, const char *buf, size_t len, engine_demux_fn on_frame,
+		      void *data, struct px_error *err);
+/* At the end of the stream: -1 when it stopped inside a header or a frame. */
+int engine_demux_finish(const struct engine_demux *d, struct px_error *err);
+
+/*
+ * Containers.  id is an id, an unambiguous id prefix, or a name.
+ */
+
+/* POST /containers/create?name=; config is the Engine API create body.  name may be NULL
+ * (the engine picks one).  *out_id (may be NULL) receives the full id (owned).  A name
+ * already in use (409) is said as such. */
+int engine_container_create(struct engine *e, const char *name, const json_t *config, char **out_id,
+			    struct px_error *err);
+/* Already running counts as success. */
+int engine_container_start(struct engine *e, const char *id, struct px_error *err);
+/* SIGTERM, then SIGKILL after timeout_s seconds (< 0: the container's own StopTimeout).
+ * Already stopped counts as success. */
+int engine_container_stop(struct engine *e, const char *id, int timeout_s, struct px_error *err);
+/* signal is a name ("SIGHUP", "HUP") or a number as text; NULL means SIGKILL. */
+int engine_container_kill(struct engine *e, const char *id, const char *signal,
+			  struct px_error *err);
+/* force: kill a running container first; volumes: remove its anonymous volumes.
+ * A container that is already gone (404) counts as success. */
+int engine_container_remove(struct engine *e, const char *id, bool force, bool volumes,
+			    struct px_error *err);
+/* *out receives GET /containers/{id}/json (owned).  ENGINE_NOT_FOUND when there is none. */
+int engine_container_inspect(struct engine *e, const char *id, json_t **out, struct px_error *err);
+/* Block until the container is not running and store its exit code. */
+int engine_container_wait(struct engine *e, const char *id, int *exit_code, struct px_error *err);
+/* *out receives the array of GET /containers/json (owned); label_filter is "key=value",
+ * "key" or NULL; all: stopped containers too. */
+int engine_container_list(struct engine *e, const char *label_filter, bool all, json_t **out,
+			  struct px_error *err);
+/* Append the container's log so far to out_stdout / out_stderr (either may be NULL to skip
+ * that stream); tail < 0 means all lines.  For a container with a TTY everything is stdout. */
+int engine_container_logs(struct engine *e, const char *id, bool want_stdout, bool want_stderr,
+			  int tail, struct px_buf *out_stdout, struct px_buf *out_stderr,
+			  struct px_error *err);
+
+/*
+ * Networks, volumes, images (minimal).  labels (may be NULL) is an object of strings.
+ */
+
+/* *out_id (may be NULL) receives the network id (owned); an existing name is an error. */
+int engine_network_create(struct engine *e, const char *name, const json_t *labels, char **out_id,
+			  struct px_error *err);
+/* A network that is already gone counts as success. */
+int engine_network_remove(struct engine *e, const char *id, struct px_error *err);
+/* *out receives the array of GET /networks (owned); label_filter as for containers. */
+int engine_network_list(struct engine *e, const char *label_filter, json_t **out,
+			struct px_error *err);
+
+/* Creating a volume that exists returns it unchanged (the engine's rule).  *out_name (may
+ * be NULL) receives its name (owned; the engine picks one when name is NULL). */
+int engine_volume_create(struct engine *e, const char *name, const json_t *labels, char **out_name,
+			 struct px_error *err);
+/* A volume that is already gone counts as success; force: even if in use. */
+int engine_volume_remove(struct engine *e, const char *name, bool force, struct px_error *err);
+/* *out receives the "Volumes" array of GET /volumes (owned, [] when none). */
+int engine_volume_list(struct engine *e, const char *label_filter, json_t **out,
+		       struct px_error *err);
+
+/* *out receives GET /images/{ref}/json (owned).  ENGINE_NOT_FOUND when there is none. */
+int engine_image_inspect(struct engine *e, const char *ref, json_t **out, struct px_error *err);
+/* An image that is already gone counts as success. */
+int engine_image_remove(struct engine *e, const char *ref, bool force, struct px_error *err);
+
+#endif

@@ -1,0 +1,55 @@
+/* harness.h - what every e2e test uses: the components tests/harness/env.sh brought up
+ * (engine, images, PostgreSQL, Prisma), private directories, bounded polling, running
+ * the real prisync binary, and cleanup of every engine object a test created. */
+#ifndef PX_HARNESS_H
+#define PX_HARNESS_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/base.h"
+#include "engine/engine.h"
+
+/* The value of a variable env.sh exported.  When it is missing the test is skipped —
+ * or, under CI=true, fails: a missing component is never a silent skip there. */
+const char *harness_env(const char *name);
+
+/* The engine of the harness, opened and pinged once per process (borrowed). */
+struct engine *harness_engine(void);
+
+/* Labels every engine object a test creates carries: {"prisync-test.run": <run id>},
+ * so env.sh down can remove leftovers.  New reference; the caller decrefs. */
+json_t *harness_labels(void);
+
+enum harness_kind { HARNESS_CONTAINER, HARNESS_NETWORK, HARNESS_VOLUME };
+/* Remember an engine object for harness_cleanup(). */
+void harness_track(enum harness_kind kind, const char *id);
+/* Remove every tracked object (containers first, forced, with anonymous volumes) and
+ * return how many could not be removed.  Call it from each test's teardown so it runs
+ * even when the test failed. */
+int harness_cleanup(void);
+
+/* A private directory for one test with a runtime dir inside (0700), removed after. */
+struct harness_dir {
+	char *root;    /* the test's working directory */
+	char *runtime; /* what XDG_RUNTIME_DIR points at for processes the test runs */
+};
+void harness_dir_create(struct harness_dir *d);
+void harness_dir_remove(struct harness_dir *d);
+
+/* Poll cond(data) until it returns true or timeout_ms passes; backs off from 5 ms to
+ * 200 ms between tries.  Returns the last result of cond. */
+bool harness_poll(bool (*cond)(void *data), void *data, int timeout_ms);
+
+/* Run the prisync under test ($PRISYNC_BIN) with args (NULL-terminated) in dir (or the
+ * current directory when NULL) with XDG_RUNTIME_DIR set to dir's runtime, capturing
+ * stdout and stderr.  Returns the exit code; fails the test if it cannot run or hangs
+ * past timeout_ms. */
+int harness_prisync(const struct harness_dir *dir, struct px_buf *out, struct px_buf *errout,
+		    int timeout_ms, ...) __attribute__((sentinel));
+
+#endif
