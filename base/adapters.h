@@ -20,7 +20,8 @@ int px_error_from_yaml(struct px_error *err, const yaml_parser_t *parser, const 
 
 /* From a failed result (SQLSTATE copied into err->sqlstate, primary message) or,
  * when res is NULL, from the connection's message; "<what>: <message>". */
-int px_error_from_pq(struct px_error *err, const PGconn *conn, const PGresult *res, const char *what);
+int px_error_from_pq(struct px_error *err, const PGconn *conn, const PGresult *res,
+		     const char *what);
 
 /* From git_error_last() (or the numeric code when libgit2 set none): "<what>: <message>". */
 int px_error_from_git2(struct px_error *err, int code, const char *what);

@@ -12,7 +12,9 @@ struct px_buf {
 	size_t cap;
 };
 
+/* clang-format off */
 #define PX_BUF_INIT { NULL, 0, 0 }
+/* clang-format on */
 
 void px_buf_init(struct px_buf *b);
 /* Free the storage and reset to PX_BUF_INIT. */
@@ -25,7 +27,8 @@ void px_buf_add(struct px_buf *b, const void *data, size_t len);
 void px_buf_adds(struct px_buf *b, const char *s);
 void px_buf_addch(struct px_buf *b, char c);
 void px_buf_addf(struct px_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void px_buf_vaddf(struct px_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+void px_buf_vaddf(struct px_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Shorten to len (no-op when len >= b->len). */
 void px_buf_truncate(struct px_buf *b, size_t len);
 /* Remove trailing whitespace. */

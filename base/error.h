@@ -17,19 +17,20 @@ struct px_error {
 	char *msg;        /* owned; NULL when no error is set */
 };
 
+/* clang-format off */
 #define PX_ERROR_INIT { 0, "", NULL }
+/* clang-format on */
 
 /* Set the error (replacing any previous one); when errnum != 0, ": strerror(errnum)"
  * is appended.  Always returns -1 so callers can `return px_error_set(...)`. */
 int px_error_set(struct px_error *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 int px_error_vset(struct px_error *err, int errnum, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 /* Prefix the current message with context: "<context>: <old message>".
  * Keeps errnum and sqlstate.  Always returns -1. */
-int px_error_wrap(struct px_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int px_error_wrap(struct px_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The message, or "" when none is set (borrowed). */
 const char *px_error_msg(const struct px_error *err);

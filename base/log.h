@@ -30,17 +30,17 @@ void px_log_set_service_width(int w);
 /* Parse "error|warn|info|debug|trace" (case-insensitive); -1 when unknown. */
 int px_log_level_parse(const char *s);
 
-#define px_log(level, service, ...)                                       \
-	do {                                                              \
-		if ((level) <= px_log_threshold)                          \
-			px_log_emit((level), (service), __VA_ARGS__);     \
+#define px_log(level, service, ...)                                                                \
+	do {                                                                                       \
+		if ((level) <= px_log_threshold)                                                   \
+			px_log_emit((level), (service), __VA_ARGS__);                              \
 	} while (0)
 
 #define px_error_log(...) px_log(PX_LOG_ERROR, NULL, __VA_ARGS__)
-#define px_warn(...) px_log(PX_LOG_WARN, NULL, __VA_ARGS__)
-#define px_info(...) px_log(PX_LOG_INFO, NULL, __VA_ARGS__)
-#define px_debug(...) px_log(PX_LOG_DEBUG, NULL, __VA_ARGS__)
-#define px_trace(...) px_log(PX_LOG_TRACE, NULL, __VA_ARGS__)
+#define px_warn(...)      px_log(PX_LOG_WARN, NULL, __VA_ARGS__)
+#define px_info(...)      px_log(PX_LOG_INFO, NULL, __VA_ARGS__)
+#define px_debug(...)     px_log(PX_LOG_DEBUG, NULL, __VA_ARGS__)
+#define px_trace(...)     px_log(PX_LOG_TRACE, NULL, __VA_ARGS__)
 
 /* Write one line: "prisync: error: msg" without a service, or "<service padded> | msg"
  * with one (a stable colour per service name on a colour terminal).  The formatted text
@@ -50,7 +50,7 @@ int px_log_level_parse(const char *s);
  * the message gets the prefix, and the same tags minus "prisync: " follow the bar.
  * One trailing newline of the message is dropped; the line always ends with one. */
 void px_log_emit(enum px_log_level level, const char *service, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Return a copy of s (owned) in which the password of every URL with userinfo
  * ("scheme://user:password@host") is replaced by "****".  Handles passwords that

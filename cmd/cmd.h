@@ -36,7 +36,8 @@ const struct cmd *cmd_find(const char *name);
 /* The program's own help: usage, global flags, the commands. */
 void cmd_print_main_help(FILE *out);
 /* Print "prisync: error: <msg> — run 'prisync help <cmd>'" and return CMD_USAGE. */
-int cmd_usage_error(const struct cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* True when argv (after the command name) asks for help: -h or --help. */
 int cmd_help_requested(int argc, char **argv);
 

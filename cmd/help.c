@@ -20,11 +20,11 @@ static int help_run(struct cmd_ctx *ctx, int argc, char **argv)
 }
 
 const struct cmd cmd_help = {
-	.name = "help",
-	.summary = "show help for prisync or for one command",
-	.usage = "Usage: prisync help [COMMAND]\n"
-		 "\n"
-		 "Without COMMAND, list the global flags and the commands; with it, show that\n"
-		 "command's usage. 'prisync COMMAND --help' shows the same.\n",
-	.run = help_run,
+    .name = "help",
+    .summary = "show help for prisync or for one command",
+    .usage = "Usage: prisync help [COMMAND]\n"
+	     "\n"
+	     "Without COMMAND, list the global flags and the commands; with it, show that\n"
+	     "command's usage. 'prisync COMMAND --help' shows the same.\n",
+    .run = help_run,
 };

@@ -8,8 +8,8 @@
 #include "cmd/cmd.h"
 
 static const struct cmd *const commands[] = {
-	&cmd_help,
-	&cmd_version,
+    &cmd_help,
+    &cmd_version,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -30,11 +30,14 @@ void cmd_print_main_help(FILE *out)
 	      "Keep a Docker development stack in sync with its Prisma schema.\n"
 	      "\n"
 	      "Options:\n"
-	      "  -f, --file FILE             compose file (repeatable; later files merge onto earlier)\n"
+	      "  -f, --file FILE             compose file (repeatable; later files merge onto "
+	      "earlier)\n"
 	      "  -p, --project-name NAME     project name (default: the project directory's name)\n"
-	      "      --project-directory DIR project directory (default: the first file's directory)\n"
+	      "      --project-directory DIR project directory (default: the first file's "
+	      "directory)\n"
 	      "      --env-file FILE         environment file (repeatable; later files win)\n"
-	      "      --ansi WHEN             colour: auto, always, never (default auto; NO_COLOR is honoured)\n"
+	      "      --ansi WHEN             colour: auto, always, never (default auto; NO_COLOR "
+	      "is honoured)\n"
 	      "      --log-level LEVEL       error, warn, info, debug, trace (default info)\n"
 	      "  -h, --help                  show this help\n"
 	      "  -v, --version               show the version\n"
@@ -44,7 +47,8 @@ void cmd_print_main_help(FILE *out)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-12s %s\n", commands[i]->name, commands[i]->summary);
 	fputs("\n"
-	      "Environment: COMPOSE_FILE (files, ':'-separated), COMPOSE_PROJECT_NAME, COMPOSE_PATH_SEPARATOR,\n"
+	      "Environment: COMPOSE_FILE (files, ':'-separated), COMPOSE_PROJECT_NAME, "
+	      "COMPOSE_PATH_SEPARATOR,\n"
 	      "DOCKER_HOST, NO_COLOR.\n"
 	      "Run 'prisync help COMMAND' for more on a command.\n",
 	      out);
@@ -85,15 +89,15 @@ enum {
 };
 
 static const struct option global_options[] = {
-	{ "file", required_argument, NULL, 'f' },
-	{ "project-name", required_argument, NULL, 'p' },
-	{ "project-directory", required_argument, NULL, OPT_PROJECT_DIRECTORY },
-	{ "env-file", required_argument, NULL, OPT_ENV_FILE },
-	{ "ansi", required_argument, NULL, OPT_ANSI },
-	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'v' },
-	{ NULL, 0, NULL, 0 },
+    {"file", required_argument, NULL, 'f'},
+    {"project-name", required_argument, NULL, 'p'},
+    {"project-directory", required_argument, NULL, OPT_PROJECT_DIRECTORY},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"ansi", required_argument, NULL, OPT_ANSI},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'v'},
+    {NULL, 0, NULL, 0},
 };
 
 /* getopt_long reports problems through optopt and the argv element; turn them into our
@@ -111,7 +115,7 @@ static int global_flag_error(int argc, char **argv, int c)
 
 int main(int argc, char **argv)
 {
-	struct cmd_ctx ctx = { .argv0 = argv[0] };
+	struct cmd_ctx ctx = {.argv0 = argv[0]};
 	enum px_log_level level = PX_LOG_INFO;
 	int colour = -1;
 	int rc = CMD_USAGE;
@@ -147,8 +151,9 @@ int main(int argc, char **argv)
 			} else if (strcmp(optarg, "never") == 0) {
 				colour = 0;
 			} else {
-				rc = cmd_usage_error(NULL, "invalid --ansi value '%s' (use auto, always or never)",
-						     optarg);
+				rc = cmd_usage_error(
+				    NULL, "invalid --ansi value '%s' (use auto, always or never)",
+				    optarg);
 				goto out;
 			}
 			break;
@@ -157,7 +162,8 @@ int main(int argc, char **argv)
 
 			if (l < 0) {
 				rc = cmd_usage_error(NULL,
-						     "invalid --log-level '%s' (use error, warn, info, debug or trace)",
+						     "invalid --log-level '%s' (use error, warn, "
+						     "info, debug or trace)",
 						     optarg);
 				goto out;
 			}
@@ -169,7 +175,7 @@ int main(int argc, char **argv)
 			rc = CMD_OK;
 			goto out;
 		case 'v':
-			rc = cmd_version.run(&ctx, 1, (char *[]){ "version", NULL });
+			rc = cmd_version.run(&ctx, 1, (char *[]){"version", NULL});
 			goto out;
 		default:
 			rc = global_flag_error(argc, argv, opt);
@@ -191,7 +197,8 @@ int main(int argc, char **argv)
 	{
 		int first = optind;
 
-		optind = 0; /* reset getopt for the subcommand's own parsing (glibc: 0 = full reinit) */
+		optind =
+		    0; /* reset getopt for the subcommand's own parsing (glibc: 0 = full reinit) */
 		rc = c->run(&ctx, argc - first, argv + first);
 	}
 out:

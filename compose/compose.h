@@ -10,20 +10,20 @@
 
 /* The global flags every command takes, as given (nothing resolved yet). */
 struct compose_options {
-	char **files;             /* -f/--file, in order; owned */
+	char **files; /* -f/--file, in order; owned */
 	size_t nfiles;
-	char **env_files;         /* --env-file, in order; owned */
+	char **env_files; /* --env-file, in order; owned */
 	size_t nenv_files;
-	char *project_name;       /* -p/--project-name, or NULL; owned */
-	char *project_directory;  /* --project-directory, or NULL; owned */
+	char *project_name;      /* -p/--project-name, or NULL; owned */
+	char *project_directory; /* --project-directory, or NULL; owned */
 };
 
 /* The project the options and the environment point at. */
 struct compose_project_ref {
-	char **files;             /* absolute compose file paths, in merge order; owned */
+	char **files; /* absolute compose file paths, in merge order; owned */
 	size_t nfiles;
-	char *directory;          /* absolute project directory; owned */
-	char *name;               /* valid project name; owned */
+	char *directory; /* absolute project directory; owned */
+	char *name;      /* valid project name; owned */
 };
 
 void compose_options_init(struct compose_options *o);

@@ -13,10 +13,10 @@ static const struct {
 	const char *file;
 	const char *override;
 } default_files[] = {
-	{ "compose.yaml", "compose.override.yaml" },
-	{ "compose.yml", "compose.override.yml" },
-	{ "docker-compose.yml", "docker-compose.override.yml" },
-	{ "docker-compose.yaml", "docker-compose.override.yaml" },
+    {"compose.yaml", "compose.override.yaml"},
+    {"compose.yml", "compose.override.yml"},
+    {"docker-compose.yml", "docker-compose.override.yml"},
+    {"docker-compose.yaml", "docker-compose.override.yaml"},
 };
 
 static void strv_push(char ***v, size_t *n, char *s)
@@ -84,10 +84,12 @@ char *compose_project_name_normalize(const char *raw)
 
 bool compose_project_name_valid(const char *name)
 {
-	if (name == NULL || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
+	if (name == NULL ||
+	    !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
 		return false;
 	for (const char *p = name; *p; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+		      *p == '-'))
 			return false;
 	}
 	return true;
@@ -114,7 +116,8 @@ static int add_explicit(struct compose_project_ref *ref, const char *base, const
 	if (!is_regular_file(abs)) {
 		int e = errno;
 
-		px_error_set(err, e ? e : EISDIR, "cannot read compose file '%s' (from %s)", path, origin);
+		px_error_set(err, e ? e : EISDIR, "cannot read compose file '%s' (from %s)", path,
+			     origin);
 		free(abs);
 		return -1;
 	}
@@ -152,11 +155,12 @@ static int discover(struct compose_project_ref *ref, const char *cwd, struct px_
 		dir = parent;
 	}
 	free(dir);
-	return px_error_set(err, 0,
-			    "no compose file found in '%s' or its parents (looked for compose.yaml, "
-			    "compose.yml, docker-compose.yml, docker-compose.yaml) — "
-			    "create one or name it with -f",
-			    cwd);
+	return px_error_set(
+	    err, 0,
+	    "no compose file found in '%s' or its parents (looked for compose.yaml, "
+	    "compose.yml, docker-compose.yml, docker-compose.yaml) — "
+	    "create one or name it with -f",
+	    cwd);
 }
 
 static int resolve_files(struct compose_project_ref *ref, const struct compose_options *o,
@@ -216,19 +220,21 @@ int compose_project_resolve(struct compose_project_ref *ref, const struct compos
 
 	if (o->project_name != NULL) {
 		if (!compose_project_name_valid(o->project_name)) {
-			px_error_set(err, 0,
-				     "invalid project name '%s' (from -p): use lowercase letters, digits, "
-				     "'-' and '_', starting with a letter or digit",
-				     o->project_name);
+			px_error_set(
+			    err, 0,
+			    "invalid project name '%s' (from -p): use lowercase letters, digits, "
+			    "'-' and '_', starting with a letter or digit",
+			    o->project_name);
 			goto fail;
 		}
 		ref->name = xstrdup(o->project_name);
 	} else if (env_name != NULL && env_name[0] != '\0') {
 		if (!compose_project_name_valid(env_name)) {
-			px_error_set(err, 0,
-				     "invalid project name '%s' (from COMPOSE_PROJECT_NAME): use lowercase "
-				     "letters, digits, '-' and '_', starting with a letter or digit",
-				     env_name);
+			px_error_set(
+			    err, 0,
+			    "invalid project name '%s' (from COMPOSE_PROJECT_NAME): use lowercase "
+			    "letters, digits, '-' and '_', starting with a letter or digit",
+			    env_name);
 			goto fail;
 		}
 		ref->name = xstrdup(env_name);

@@ -13,8 +13,8 @@ int db_connect(struct db_conn **out, const char *url, int timeout_s, struct px_e
 {
 	/* expand_dbname=1: "dbname" may be a whole URL or conninfo string, whose
 	 * parameters are then overridden by the later keywords */
-	const char *keys[3] = { "dbname", NULL, NULL };
-	const char *vals[3] = { url, NULL, NULL };
+	const char *keys[3] = {"dbname", NULL, NULL};
+	const char *vals[3] = {url, NULL, NULL};
 	char timeout[16];
 	PGconn *pg;
 
@@ -77,11 +77,11 @@ int db_query_value(struct db_conn *c, const char *sql, int nparams, const char *
 
 int db_database_exists(struct db_conn *c, const char *name, bool *exists, struct px_error *err)
 {
-	const char *params[1] = { name };
+	const char *params[1] = {name};
 	char *v = NULL;
 
-	if (db_query_value(c, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, params, &v,
-			   err) < 0)
+	if (db_query_value(c, "SELECT 1 FROM pg_catalog.pg_database WHERE datname = $1", 1, params,
+			   &v, err) < 0)
 		return px_error_wrap(err, "cannot look up database '%s'", name);
 	*exists = v != NULL;
 	free(v);

@@ -36,7 +36,9 @@ struct engine_host {
 };
 
 /* clang-format off */
+/* clang-format off */
 #define ENGINE_HOST_INIT { 0, NULL, NULL, 0 }
+/* clang-format on */
 /* clang-format on */
 
 /* Parse "unix:///abs/path", "tcp://host[:port]" (port 2375 when missing, like docker;
@@ -133,7 +135,9 @@ struct engine_demux {
 };
 
 /* clang-format off */
+/* clang-format off */
 #define ENGINE_DEMUX_INIT { { 0 }, 0, 0, 0 }
+/* clang-format on */
 /* clang-format on */
 
 /* Receives a payload piece of one stream; frames split across feeds arrive in pieces.

@@ -48,9 +48,11 @@ static void test_help_lists_flags_and_commands(void **state)
 	struct run *r = *state;
 
 	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "--help", NULL), 0);
-	for (const char *want[] = { "Usage: prisync", "--file", "--project-name", "--project-directory",
-				    "--env-file", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "version", "help" },
-	     **w = want; w < want + sizeof(want) / sizeof(want[0]); w++) {
+	for (const char *
+		 want[] = {"Usage: prisync", "--file", "--project-name", "--project-directory",
+			   "--env-file", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "version", "help"},
+		**w = want;
+	     w < want + sizeof(want) / sizeof(want[0]); w++) {
 		if (strstr(px_buf_cstr(&r->out), *w) == NULL)
 			fail_msg("--help lacks '%s':\n%s", *w, px_buf_cstr(&r->out));
 	}
@@ -68,13 +70,15 @@ static void test_version_matches_version_file(void **state)
 	assert_non_null(strstr(px_buf_cstr(&r->out), line));
 
 	px_buf_reset(&r->out);
-	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "version", "--short", NULL), 0);
+	assert_int_equal(
+	    harness_prisync(&r->dir, &r->out, &r->err, 10000, "version", "--short", NULL), 0);
 	px_buf_rtrim(&r->out);
 	assert_string_equal(px_buf_cstr(&r->out), want);
 
 	px_buf_reset(&r->out);
 	assert_int_equal(
-		harness_prisync(&r->dir, &r->out, &r->err, 10000, "version", "--format", "json", NULL), 0);
+	    harness_prisync(&r->dir, &r->out, &r->err, 10000, "version", "--format", "json", NULL),
+	    0);
 	{
 		json_error_t je;
 		json_t *j = json_loads(px_buf_cstr(&r->out), 0, &je);
@@ -90,10 +94,12 @@ static void test_help_command(void **state)
 {
 	struct run *r = *state;
 
-	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "help", "version", NULL), 0);
+	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "help", "version", NULL),
+			 0);
 	assert_non_null(strstr(px_buf_cstr(&r->out), "Usage: prisync version"));
 	px_buf_reset(&r->out);
-	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "version", "--help", NULL), 0);
+	assert_int_equal(
+	    harness_prisync(&r->dir, &r->out, &r->err, 10000, "version", "--help", NULL), 0);
 	assert_non_null(strstr(px_buf_cstr(&r->out), "Usage: prisync version"));
 }
 
@@ -102,11 +108,12 @@ static void test_global_flags_accepted(void **state)
 {
 	struct run *r = *state;
 
-	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "-f", "a.yaml", "--file=b.yaml",
-					 "-fc.yaml", "-p", "proj", "--project-name=proj2", "--project-directory",
-					 "/tmp", "--env-file", "x.env", "--env-file=y.env", "--ansi", "never",
-					 "--log-level", "debug", "version", "--short", NULL),
-			 0);
+	assert_int_equal(
+	    harness_prisync(&r->dir, &r->out, &r->err, 10000, "-f", "a.yaml", "--file=b.yaml",
+			    "-fc.yaml", "-p", "proj", "--project-name=proj2", "--project-directory",
+			    "/tmp", "--env-file", "x.env", "--env-file=y.env", "--ansi", "never",
+			    "--log-level", "debug", "version", "--short", NULL),
+	    0);
 	assert_int_equal(r->err.len, 0);
 }
 
@@ -114,18 +121,18 @@ static const struct usage_case {
 	const char *args[4];
 	const char *message;
 } usage_cases[] = {
-	{ { "bogus" }, "unknown command 'bogus'" },
-	{ { "--bogus" }, "unknown flag '--bogus'" },
-	{ { "-z" }, "unknown flag '-z'" },
-	{ { "-f" }, "flag '-f' needs a value" },
-	{ { "--project-name" }, "flag '--project-name' needs a value" },
-	{ { "--ansi", "sometimes", "version" }, "invalid --ansi value 'sometimes'" },
-	{ { "--log-level", "loud", "version" }, "invalid --log-level 'loud'" },
-	{ { "version", "--format", "xml" }, "invalid --format 'xml'" },
-	{ { "version", "--bogus" }, "unknown flag '--bogus'" },
-	{ { "version", "extra" }, "unexpected argument 'extra'" },
-	{ { "help", "bogus" }, "unknown command 'bogus'" },
-	{ { NULL }, "Usage: prisync" },
+    {{"bogus"}, "unknown command 'bogus'"},
+    {{"--bogus"}, "unknown flag '--bogus'"},
+    {{"-z"}, "unknown flag '-z'"},
+    {{"-f"}, "flag '-f' needs a value"},
+    {{"--project-name"}, "flag '--project-name' needs a value"},
+    {{"--ansi", "sometimes", "version"}, "invalid --ansi value 'sometimes'"},
+    {{"--log-level", "loud", "version"}, "invalid --log-level 'loud'"},
+    {{"version", "--format", "xml"}, "invalid --format 'xml'"},
+    {{"version", "--bogus"}, "unknown flag '--bogus'"},
+    {{"version", "extra"}, "unexpected argument 'extra'"},
+    {{"help", "bogus"}, "unknown command 'bogus'"},
+    {{NULL}, "Usage: prisync"},
 };
 
 static void test_usage_errors_exit_2(void **state)
@@ -138,22 +145,23 @@ static void test_usage_errors_exit_2(void **state)
 
 		px_buf_reset(&r->out);
 		px_buf_reset(&r->err);
-		code = harness_prisync(&r->dir, &r->out, &r->err, 10000, c->args[0], c->args[1], c->args[2],
-				       c->args[3], NULL);
+		code = harness_prisync(&r->dir, &r->out, &r->err, 10000, c->args[0], c->args[1],
+				       c->args[2], c->args[3], NULL);
 		if (code != 2 || strstr(px_buf_cstr(&r->err), c->message) == NULL)
 			fail_msg("case %zu ('%s'): exit %d, stderr:\n%s\nwanted exit 2 and '%s'", i,
-				 c->args[0] ? c->args[0] : "", code, px_buf_cstr(&r->err), c->message);
+				 c->args[0] ? c->args[0] : "", code, px_buf_cstr(&r->err),
+				 c->message);
 	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_help_lists_flags_and_commands, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_version_matches_version_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_help_command, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_global_flags_accepted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_usage_errors_exit_2, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_help_lists_flags_and_commands, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_version_matches_version_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_help_command, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_global_flags_accepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_usage_errors_exit_2, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

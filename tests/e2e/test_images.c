@@ -38,13 +38,16 @@ static void test_node_image_runs_javascript(void **state)
 	char *id;
 
 	(void)state;
-	id = run_container("node", json_pack("{s:s, s:[s,s,s]}", "Image",
-					     harness_env("PRISYNC_TEST_IMAGE_NODE"), "Cmd", "sh", "-c",
-					     "node -e 'console.log(6*7, process.version)' && npx --version"));
+	id = run_container(
+	    "node",
+	    json_pack("{s:s, s:[s,s,s]}", "Image", harness_env("PRISYNC_TEST_IMAGE_NODE"), "Cmd",
+		      "sh", "-c", "node -e 'console.log(6*7, process.version)' && npx --version"));
 	assert_int_equal(engine_container_wait(harness_engine(), id, &code, &err), 0);
-	assert_int_equal(engine_container_logs(harness_engine(), id, true, true, -1, &out, &errout, &err), 0);
+	assert_int_equal(
+	    engine_container_logs(harness_engine(), id, true, true, -1, &out, &errout, &err), 0);
 	if (code != 0)
-		fail_msg("node container exited %d: %s%s", code, px_buf_cstr(&out), px_buf_cstr(&errout));
+		fail_msg("node container exited %d: %s%s", code, px_buf_cstr(&out),
+			 px_buf_cstr(&errout));
 	assert_non_null(strstr(px_buf_cstr(&out), "42 v20."));
 	px_buf_release(&out);
 	px_buf_release(&errout);
@@ -74,8 +77,8 @@ static char *published_port(const char *id)
 	char *out;
 
 	assert_int_equal(engine_container_inspect(harness_engine(), id, &inspect, &err), 0);
-	bindings = json_object_get(json_object_get(json_object_get(inspect, "NetworkSettings"), "Ports"),
-				   "5432/tcp");
+	bindings = json_object_get(
+	    json_object_get(json_object_get(inspect, "NetworkSettings"), "Ports"), "5432/tcp");
 	assert_true(json_array_size(bindings) >= 1);
 	ip = json_string_value(json_object_get(json_array_get(bindings, 0), "HostIp"));
 	port = json_string_value(json_object_get(json_array_get(bindings, 0), "HostPort"));
@@ -88,23 +91,24 @@ static char *published_port(const char *id)
 
 static void test_postgres_image_serves_a_database(void **state)
 {
-	struct pg_wait w = { .err = PX_ERROR_INIT };
+	struct pg_wait w = {.err = PX_ERROR_INIT};
 	char *id, *port, *url = NULL, *v = NULL;
 
 	(void)state;
 	/* a password with URL-special characters, as users have them */
-	id = run_container("pg", json_pack("{s:s, s:[s,s,s], s:{s:{}}, s:{s:{s:[{s:s,s:s}]}}}", "Image",
-					   harness_env("PRISYNC_TEST_IMAGE_POSTGRES"), "Env",
-					   "POSTGRES_USER=app", "POSTGRES_PASSWORD=p@ss:w/rd",
-					   "POSTGRES_DB=appdb", "ExposedPorts", "5432/tcp", "HostConfig",
-					   "PortBindings", "5432/tcp", "HostIp", "127.0.0.1", "HostPort", ""));
+	id = run_container("pg", json_pack("{s:s, s:[s,s,s], s:{s:{}}, s:{s:{s:[{s:s,s:s}]}}}",
+					   "Image", harness_env("PRISYNC_TEST_IMAGE_POSTGRES"),
+					   "Env", "POSTGRES_USER=app",
+					   "POSTGRES_PASSWORD=p@ss:w/rd", "POSTGRES_DB=appdb",
+					   "ExposedPorts", "5432/tcp", "HostConfig", "PortBindings",
+					   "5432/tcp", "HostIp", "127.0.0.1", "HostPort", ""));
 	port = published_port(id);
 	xasprintf(&url, "postgresql://app:p%%40ss%%3Aw%%2Frd@127.0.0.1:%s/appdb", port);
 	w.url = url;
 	if (!harness_poll(pg_accepts, &w, 60000))
 		fail_msg("postgres container never accepted connections: %s", px_error_msg(&w.err));
-	assert_int_equal(db_query_value(w.conn, "SELECT current_database() || ' ' || current_user", 0, NULL,
-					&v, &w.err),
+	assert_int_equal(db_query_value(w.conn, "SELECT current_database() || ' ' || current_user",
+					0, NULL, &v, &w.err),
 			 0);
 	assert_string_equal(v, "appdb app");
 	free(v);
@@ -125,8 +129,8 @@ static void test_postgres_image_serves_a_database(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_node_image_runs_javascript, teardown),
-		cmocka_unit_test_teardown(test_postgres_image_serves_a_database, teardown),
+	    cmocka_unit_test_teardown(test_node_image_runs_javascript, teardown),
+	    cmocka_unit_test_teardown(test_postgres_image_serves_a_database, teardown),
 	};
 
 	return cmocka_run_group_tests_name("images", tests, NULL, NULL);

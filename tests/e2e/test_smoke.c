@@ -34,9 +34,10 @@ static void test_busybox_container_runs(void **state)
 
 	(void)state;
 	snprintf(name, sizeof(name), "prisync-smoke-%d", (int)getpid());
-	config = json_pack("{s:s, s:[s,s,s], s:o}", "Image", harness_env("PRISYNC_TEST_IMAGE_BUSYBOX"),
-			   "Cmd", "sh", "-c", "echo hello from $(hostname); echo to-stderr >&2; exit 7",
-			   "Labels", harness_labels());
+	config =
+	    json_pack("{s:s, s:[s,s,s], s:o}", "Image", harness_env("PRISYNC_TEST_IMAGE_BUSYBOX"),
+		      "Cmd", "sh", "-c", "echo hello from $(hostname); echo to-stderr >&2; exit 7",
+		      "Labels", harness_labels());
 	rc = engine_container_create(e, name, config, &id, &err);
 	json_decref(config);
 	if (rc < 0)
@@ -58,10 +59,10 @@ static void test_busybox_container_runs(void **state)
 	/* the engine knows it by name, with our label */
 	if (engine_container_inspect(e, name, &inspect, &err) != 0)
 		fail_msg("inspect: %s", px_error_msg(&err));
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(json_object_get(inspect, "Config"), "Labels"),
-				    "prisync-test.run")),
-			    harness_env("PRISYNC_TEST_RUN"));
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(inspect, "Config"), "Labels"), "prisync-test.run")),
+	    harness_env("PRISYNC_TEST_RUN"));
 	json_decref(inspect);
 	inspect = NULL;
 
@@ -109,12 +110,13 @@ static void test_database_created_used_dropped(void **state)
 	url = url_for_database(name);
 	if (db_connect(&app, url, 5, &err) < 0)
 		fail_msg("connect to the new database: %s", px_error_msg(&err));
-	assert_int_equal(db_exec(app, "CREATE TABLE t (id int PRIMARY KEY, name text);"
-				      "INSERT INTO t VALUES (1, 'one'), (2, 'two')",
+	assert_int_equal(db_exec(app,
+				 "CREATE TABLE t (id int PRIMARY KEY, name text);"
+				 "INSERT INTO t VALUES (1, 'one'), (2, 'two')",
 				 &err),
 			 0);
 	assert_int_equal(db_query_value(app, "SELECT name FROM t WHERE id = $1", 1,
-					(const char *[]){ "2" }, &v, &err),
+					(const char *[]){"2"}, &v, &err),
 			 0);
 	assert_string_equal(v, "two");
 	free(v);
@@ -145,9 +147,9 @@ static void test_database_created_used_dropped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_engine_api_version_negotiated, teardown),
-		cmocka_unit_test_teardown(test_busybox_container_runs, teardown),
-		cmocka_unit_test(test_database_created_used_dropped),
+	    cmocka_unit_test_teardown(test_engine_api_version_negotiated, teardown),
+	    cmocka_unit_test_teardown(test_busybox_container_runs, teardown),
+	    cmocka_unit_test(test_database_created_used_dropped),
 	};
 
 	return cmocka_run_group_tests_name("smoke", tests, NULL, NULL);

@@ -28,8 +28,9 @@ const char *harness_env(const char *name)
 	if (v != NULL && v[0] != '\0')
 		return v;
 	if (ci != NULL && strcmp(ci, "true") == 0)
-		fail_msg("harness component missing: %s is not set (CI=true: a missing component fails)",
-			 name);
+		fail_msg(
+		    "harness component missing: %s is not set (CI=true: a missing component fails)",
+		    name);
 	print_message("harness component missing: %s is not set; skipping\n", name);
 	skip();
 	return NULL; /* not reached */
@@ -63,7 +64,8 @@ void harness_track(enum harness_kind kind, const char *id)
 
 int harness_cleanup(void)
 {
-	static const enum harness_kind order[] = { HARNESS_CONTAINER, HARNESS_NETWORK, HARNESS_VOLUME };
+	static const enum harness_kind order[] = {HARNESS_CONTAINER, HARNESS_NETWORK,
+						  HARNESS_VOLUME};
 	struct px_error err = PX_ERROR_INIT;
 	int failures = 0;
 
@@ -78,17 +80,20 @@ int harness_cleanup(void)
 				continue;
 			switch (tracked[i].kind) {
 			case HARNESS_CONTAINER:
-				rc = engine_container_remove(harness_engine(), tracked[i].id, true, true, &err);
+				rc = engine_container_remove(harness_engine(), tracked[i].id, true,
+							     true, &err);
 				break;
 			case HARNESS_NETWORK:
 				rc = engine_network_remove(harness_engine(), tracked[i].id, &err);
 				break;
 			case HARNESS_VOLUME:
-				rc = engine_volume_remove(harness_engine(), tracked[i].id, true, &err);
+				rc = engine_volume_remove(harness_engine(), tracked[i].id, true,
+							  &err);
 				break;
 			}
 			if (rc < 0) {
-				print_error("harness cleanup of '%s': %s\n", tracked[i].id, px_error_msg(&err));
+				print_error("harness cleanup of '%s': %s\n", tracked[i].id,
+					    px_error_msg(&err));
 				failures++;
 			}
 			px_error_clear(&err);
@@ -147,7 +152,8 @@ bool harness_poll(bool (*cond)(void *data), void *data, int timeout_ms)
 		if (cond(data))
 			return true;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		elapsed =
+		    (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
 		if (elapsed >= timeout_ms)
 			return cond(data);
 		if (delay_ms > timeout_ms - elapsed)
@@ -166,7 +172,7 @@ int harness_prisync(const struct harness_dir *dir, struct px_buf *out, struct px
 {
 	const char *bin = getenv("PRISYNC_BIN");
 	struct px_error err = PX_ERROR_INIT;
-	struct px_proc_opts o = { 0 };
+	struct px_proc_opts o = {0};
 	const char **argv = NULL, **envp = NULL;
 	size_t argc = 0, envc = 0;
 	char *runtime_var = NULL;

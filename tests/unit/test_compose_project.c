@@ -18,16 +18,16 @@
 static const struct {
 	const char *raw, *normalized;
 } normalize_cases[] = {
-	{ "myapp", "myapp" },
-	{ "MyApp", "myapp" },
-	{ "my app", "myapp" },
-	{ "my.app", "myapp" },
-	{ "_my-app_", "my-app_" },
-	{ "--x", "x" },
-	{ "über-app", "ber-app" },
-	{ "App_2024", "app_2024" },
-	{ "...", "" },
-	{ "", "" },
+    {"myapp", "myapp"},
+    {"MyApp", "myapp"},
+    {"my app", "myapp"},
+    {"my.app", "myapp"},
+    {"_my-app_", "my-app_"},
+    {"--x", "x"},
+    {"über-app", "ber-app"},
+    {"App_2024", "app_2024"},
+    {"...", ""},
+    {"", ""},
 };
 
 static void test_normalize(void **state)
@@ -125,7 +125,8 @@ static void test_discovery_order_and_override(void **state)
 	char *want;
 
 	compose_options_init(&o);
-	/* nothing anywhere up to / (assuming / has no compose file) is an error that says what to do */
+	/* nothing anywhere up to / (assuming / has no compose file) is an error that says what to
+	 * do */
 	assert_int_equal(compose_project_resolve(&ref, &o, deeper, &err), -1);
 	assert_non_null(strstr(px_error_msg(&err), "no compose file found"));
 	px_error_clear(&err);
@@ -201,7 +202,8 @@ static void test_explicit_files_and_names(void **state)
 	compose_project_ref_release(&ref);
 	setenv("COMPOSE_PROJECT_NAME", "Bad Name", 1);
 	assert_int_equal(compose_project_resolve(&ref, &o, fx->root, &err), -1);
-	assert_non_null(strstr(px_error_msg(&err), "invalid project name 'Bad Name' (from COMPOSE_PROJECT_NAME)"));
+	assert_non_null(strstr(px_error_msg(&err),
+			       "invalid project name 'Bad Name' (from COMPOSE_PROJECT_NAME)"));
 	px_error_clear(&err);
 	o.project_name = xstrdup("Bad");
 	assert_int_equal(compose_project_resolve(&ref, &o, fx->root, &err), -1);
@@ -253,11 +255,11 @@ static void test_compose_file_env(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_normalize),
-		cmocka_unit_test(test_valid),
-		cmocka_unit_test_setup_teardown(test_discovery_order_and_override, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_explicit_files_and_names, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compose_file_env, setup, teardown),
+	    cmocka_unit_test(test_normalize),
+	    cmocka_unit_test(test_valid),
+	    cmocka_unit_test_setup_teardown(test_discovery_order_and_override, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_explicit_files_and_names, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compose_file_env, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("compose_project", tests, NULL, NULL);

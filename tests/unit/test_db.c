@@ -41,8 +41,8 @@ static void test_bad_url_is_an_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_refused_connection_is_explained),
-		cmocka_unit_test(test_bad_url_is_an_error),
+	    cmocka_unit_test(test_refused_connection_is_explained),
+	    cmocka_unit_test(test_bad_url_is_an_error),
 	};
 
 	return cmocka_run_group_tests_name("db", tests, NULL, NULL);
