@@ -174,9 +174,13 @@ int main(int argc, char **argv)
 			cmd_print_main_help(stdout);
 			rc = CMD_OK;
 			goto out;
-		case 'v':
-			rc = cmd_version.run(&ctx, 1, (char *[]){"version", NULL});
+		case 'v': {
+			char *vargv[] = { "version", NULL };
+
+			optind = 0; /* the command parses its own argv from the start */
+			rc = cmd_version.run(&ctx, 1, vargv);
 			goto out;
+		}
 		default:
 			rc = global_flag_error(argc, argv, opt);
 			goto out;

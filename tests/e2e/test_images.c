@@ -13,14 +13,24 @@ static int teardown(void **state)
 	return harness_cleanup() == 0 ? 0 : -1;
 }
 
-/* Create and start a container; returns its id (owned), tracked for cleanup. */
+/* Create and start a container on a fresh user-defined network (the harness engine has
+ * no default bridge, as on hosts where compose creates every network); returns its id
+ * (owned).  Container and network are tracked for cleanup. */
 static char *run_container(const char *suffix, json_t *config)
 {
 	struct px_error err = PX_ERROR_INIT;
-	char name[80], *id = NULL;
+	char name[80], *id = NULL, *net_id = NULL;
+	json_t *labels = harness_labels();
 
 	snprintf(name, sizeof(name), "prisync-images-%s-%d", suffix, (int)getpid());
-	json_object_set_new(config, "Labels", harness_labels());
+	if (engine_network_create(harness_engine(), name, labels, &net_id, &err) < 0)
+		fail_msg("network %s: %s", name, px_error_msg(&err));
+	harness_track(HARNESS_NETWORK, net_id);
+	free(net_id);
+	if (json_object_get(config, "HostConfig") == NULL)
+		json_object_set_new(config, "HostConfig", json_object());
+	json_object_set_new(json_object_get(config, "HostConfig"), "NetworkMode", json_string(name));
+	json_object_set_new(config, "Labels", labels);
 	if (engine_container_create(harness_engine(), name, config, &id, &err) < 0)
 		fail_msg("create %s: %s", name, px_error_msg(&err));
 	json_decref(config);

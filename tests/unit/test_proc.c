@@ -455,6 +455,9 @@ static unsigned long long status_mask(const char *text, const char *field)
 	return strtoull(p + strlen(field), NULL, 16);
 }
 
+/* SigBlk/SigIgn bits of signals 32 and 33 (bit n-1 is signal n) */
+#define GLIBC_RESERVED_SIGNALS ((1ull << 31) | (1ull << 32))
+
 /* The supervisor blocks its signals for signalfd and ignores SIGPIPE; none of that may
  * reach the programs it runs. */
 static void test_child_signal_state_clean(void **state)
@@ -485,8 +488,10 @@ static void test_child_signal_state_clean(void **state)
 	    run_sh("grep -E '^Sig(Blk|Ign):' /proc/self/status", o, &out, NULL, &code, 10000, &err),
 	    0);
 	assert_int_equal(code, 0);
-	assert_int_equal(status_mask(px_buf_cstr(&out), "SigBlk:"), 0);
-	assert_int_equal(status_mask(px_buf_cstr(&out), "SigIgn:"), 0);
+	/* glibc reserves signals 32 and 33 for itself and its sigaction() refuses them, so
+	 * a disposition inherited from outside (GNU make ignores them) cannot be reset */
+	assert_int_equal(status_mask(px_buf_cstr(&out), "SigBlk:") & ~GLIBC_RESERVED_SIGNALS, 0);
+	assert_int_equal(status_mask(px_buf_cstr(&out), "SigIgn:") & ~GLIBC_RESERVED_SIGNALS, 0);
 
 	/* and the spawn restored our mask */
 	assert_int_equal(pthread_sigmask(SIG_SETMASK, NULL, &set), 0);
