@@ -28,7 +28,7 @@ measure() {
 		samples+=($(((t1 - t0) / 1000)))
 	done
 	printf '%s\n' "${samples[@]}" | sort -n | awk '{ v[NR] = $1 } END {
-		printf "%.2f %.2f %.2f", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.1) + 1] / 1000, v[int(NR * 0.9)] / 1000 }'
+		printf "%.2f %.2f %.2f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.1) + 1] / 1000, v[int(NR * 0.9)] / 1000 }'
 }
 
 # Peak resident set size of one run, in KiB (GNU time's %M).
