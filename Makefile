@@ -1,9 +1,10 @@
 # prisync - build, test, bench and the developer workflow targets.
 #
-#   make            build ./prisync
+#   make            build ./prisync (installing the build packages first when missing)
 #   make asan       build build/asan/prisync with AddressSanitizer + UBSan
 #   make test       deps -> asan build -> unit tests -> e2e tests (summary line at the end)
 #   make deps       install the Debian packages the build and the tests need (idempotent)
+#   make bench      benchmarks (bench/run.sh)
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -54,8 +55,9 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(O)/tests/e2e/%)
 BIN       := $(O)/prisync
 
-.PHONY: all asan deps test unit e2e test-bins bench format lint clean help
-all: prisync
+.PHONY: all asan deps deps-build test unit e2e test-bins bench format lint clean help
+all: deps-build
+	@$(MAKE) --no-print-directory prisync
 
 prisync: $(BIN)
 	@if [ "$(O)" = build ]; then cp -f $(BIN) prisync; fi
@@ -86,6 +88,9 @@ asan:
 
 deps:
 	@scripts/install-deps.sh
+
+deps-build:
+	@scripts/install-deps.sh --build
 
 # The one test command: deps, sanitizer build, unit tests, e2e tests.
 test: deps

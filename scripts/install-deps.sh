@@ -4,7 +4,8 @@
 # apt-get; otherwise it prints the exact command to run and fails.
 #
 #   scripts/install-deps.sh            build + test dependencies
-#   scripts/install-deps.sh --tools    also the format/lint tools
+#   scripts/install-deps.sh --build    build dependencies only (what plain `make` needs)
+#   scripts/install-deps.sh --tools    build + test + the format/lint tools
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libc6-dev
@@ -16,13 +17,15 @@ test_pkgs=(docker.io busybox-static postgresql-15 postgresql-client-15 curl git
 	util-linux procps ca-certificates)
 tool_pkgs=(clang-format clang-tidy cppcheck valgrind)
 
-want=("${build_pkgs[@]}" "${test_pkgs[@]}")
-if [[ ${1:-} == --tools ]]; then
-	want+=("${tool_pkgs[@]}")
-fi
+case ${1:-} in
+--build) want=("${build_pkgs[@]}") ;;
+--tools) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${tool_pkgs[@]}") ;;
+"") want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+*) echo "install-deps: unknown argument '$1' (use --build or --tools)" >&2; exit 2 ;;
+esac
 # Node 20+ and npm run Prisma in the tests; the machine image ships them (NodeSource).
 # Debian's own nodejs is only installed when no node is on PATH at all.
-if ! command -v node >/dev/null 2>&1; then
+if [[ ${1:-} != --build ]] && ! command -v node >/dev/null 2>&1; then
 	want+=(nodejs npm)
 fi
 
