@@ -78,6 +78,50 @@ static void test_busybox_container_runs(void **state)
 	free(id);
 }
 
+/* The harness removes what a test tracked: a running container, its network and a volume
+ * it mounts are all gone after harness_cleanup(), and nothing is reported as failed. */
+static void test_harness_cleanup_removes_tracked_objects(void **state)
+{
+	struct engine *e = harness_engine();
+	struct px_error err = PX_ERROR_INIT;
+	char name[64], bind[128], *net = NULL, *vol = NULL, *id = NULL;
+	json_t *config, *labels = harness_labels(), *list = NULL;
+
+	(void)state;
+	snprintf(name, sizeof(name), "prisync-cleanup-%d", (int)getpid());
+	assert_int_equal(engine_network_create(e, name, labels, &net, &err), 0);
+	harness_track(HARNESS_NETWORK, net);
+	assert_int_equal(engine_volume_create(e, name, labels, &vol, &err), 0);
+	harness_track(HARNESS_VOLUME, vol);
+	snprintf(bind, sizeof(bind), "%s:/data", vol);
+	config = json_pack("{s:s, s:[s,s,s], s:O, s:{s:s, s:[s]}}", "Image",
+			   harness_env("PRISYNC_TEST_IMAGE_BUSYBOX"), "Cmd", "sh", "-c", "sleep 600",
+			   "Labels", labels, "HostConfig", "NetworkMode", name, "Binds", bind);
+	assert_int_equal(engine_container_create(e, name, config, &id, &err), 0);
+	harness_track(HARNESS_CONTAINER, id);
+	if (engine_container_start(e, id, &err) < 0)
+		fail_msg("start: %s", px_error_msg(&err));
+
+	/* a running container holding the network and the volume: cleanup must still win */
+	assert_int_equal(harness_cleanup(), 0);
+	assert_int_equal(engine_container_inspect(e, id, &list, &err), ENGINE_NOT_FOUND);
+	assert_int_equal(engine_network_list(e, "prisync-test.run", &list, &err), 0);
+	for (size_t i = 0; i < json_array_size(list); i++)
+		assert_string_not_equal(
+		    json_string_value(json_object_get(json_array_get(list, i), "Name")), name);
+	json_decref(list);
+	assert_int_equal(engine_volume_list(e, "prisync-test.run", &list, &err), 0);
+	for (size_t i = 0; i < json_array_size(list); i++)
+		assert_string_not_equal(
+		    json_string_value(json_object_get(json_array_get(list, i), "Name")), name);
+	json_decref(list);
+	json_decref(config);
+	json_decref(labels);
+	free(net);
+	free(vol);
+	free(id);
+}
+
 /* The URL of the harness server with its database name replaced by db. */
 static char *url_for_database(const char *db)
 {
@@ -149,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_engine_api_version_negotiated, teardown),
 	    cmocka_unit_test_teardown(test_busybox_container_runs, teardown),
+	    cmocka_unit_test_teardown(test_harness_cleanup_removes_tracked_objects, teardown),
 	    cmocka_unit_test(test_database_created_used_dropped),
 	};
 
