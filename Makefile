@@ -5,6 +5,7 @@
 #   make test       deps -> asan build -> unit tests -> e2e tests (summary line at the end)
 #   make deps       install the Debian packages the build and the tests need (idempotent)
 #   make bench      benchmarks (bench/run.sh)
+#   make fuzz       libFuzzer targets of tests/fuzz/, FUZZ_SECONDS each
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -30,9 +31,16 @@ LDLIBS  := $(PKG_LIBS) -linotifytools -lpthread
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-# The normal build lands in build/, the sanitizer build in build/asan/.
+# The normal build lands in build/, the sanitizer build in build/asan/, the fuzz build
+# (clang, libFuzzer + ASan + UBSan) in build/fuzz/.
 O ?= build
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+O := build/fuzz
+CC := clang
+CFLAGS := -O1 -g
+ALL_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+CPPFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(CPPFLAGS)) -DPX_FUZZING
+else ifeq ($(SAN),1)
 O := build/asan
 CFLAGS := -O1 -g
 ALL_CFLAGS += $(SAN_FLAGS)
@@ -45,6 +53,7 @@ LIB_SRCS  := $(sort $(wildcard $(addsuffix /*.c,$(MODULES))))
 CMD_SRCS  := $(sort $(wildcard cmd/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 E2E_SRCS  := $(sort $(wildcard tests/e2e/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 HARN_SRCS := $(sort $(wildcard tests/harness/*.c))
 
 LIB_OBJS  := $(LIB_SRCS:%.c=$(O)/obj/%.o)
@@ -53,9 +62,10 @@ HARN_OBJS := $(HARN_SRCS:%.c=$(O)/obj/%.o)
 LIB       := $(O)/libprisync.a
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 E2E_BINS  := $(E2E_SRCS:tests/e2e/%.c=$(O)/tests/e2e/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/tests/fuzz/%)
 BIN       := $(O)/prisync
 
-.PHONY: all asan deps deps-build test unit e2e test-bins bench format lint clean help
+.PHONY: all asan deps deps-build test unit e2e test-bins fuzz fuzz-bins bench format lint clean help
 all: deps-build
 	@$(MAKE) --no-print-directory prisync
 
@@ -82,6 +92,27 @@ $(O)/tests/e2e/%: $(O)/obj/tests/e2e/%.o $(HARN_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $< $(HARN_OBJS) $(LIB) $(LDLIBS) -lcmocka
 
 test-bins: $(BIN) $(UNIT_BINS) $(E2E_BINS)
+
+$(O)/tests/fuzz/%: $(O)/obj/tests/fuzz/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB) $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+# Each fuzz target runs FUZZ_SECONDS on its corpus (tests/fuzz/corpus/<target>/, seeds
+# committed; new finds go to build/fuzz/corpus/).  A crash, leak or UBSan report fails.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@scripts/install-deps.sh --tools
+	$(MAKE) FUZZ=1 fuzz-bins
+	@set -e; for f in $(FUZZ_SRCS:tests/fuzz/%.c=%); do \
+		mkdir -p build/fuzz/corpus/$$f tests/fuzz/corpus/$$f; \
+		echo "== $$f ($(FUZZ_SECONDS) s)"; \
+		build/fuzz/tests/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+			-artifact_prefix=build/fuzz/ build/fuzz/corpus/$$f tests/fuzz/corpus/$$f \
+			2>build/fuzz/$$f.log || { tail -40 build/fuzz/$$f.log; exit 1; }; \
+		tail -2 build/fuzz/$$f.log; \
+	done
 
 asan:
 	$(MAKE) SAN=1 test-bins

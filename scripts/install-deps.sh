@@ -15,7 +15,7 @@ build_pkgs=(gcc make pkg-config libc6-dev
 # the throwaway database, curl to ping the engine, git for the version stamp
 test_pkgs=(docker.io busybox-static postgresql-15 postgresql-client-15 curl git
 	util-linux procps ca-certificates)
-tool_pkgs=(clang-format clang-tidy cppcheck valgrind)
+tool_pkgs=(clang-format clang-tidy cppcheck valgrind clang libclang-rt-14-dev)
 
 case ${1:-} in
 --build) want=("${build_pkgs[@]}") ;;
