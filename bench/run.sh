@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # run.sh - prisync's benchmarks: each scenario measured over repeated runs, median and
 # spread printed in one table.  Targets are checked here, never by timed assertions in tests.
-#   bench/run.sh [--runs N] [--bin PATH]
+#   bench/run.sh [--runs N] [--config-runs N] [--bin PATH] [--only startup|config]
+# BENCH=NAME in the environment (make bench BENCH=config) is the same as --only NAME.
 set -euo pipefail
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
 runs=200
+config_runs=10
 bin=./prisync
+only=${BENCH:-}
 while (($#)); do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
+	--config-runs) config_runs=$2; shift 2 ;;
 	--bin) bin=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
 	*) echo "bench: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
+case $only in
+"" | startup | config) ;;
+*) echo "bench: unknown scenario '$only' (startup, config)" >&2; exit 2 ;;
+esac
 [[ -x $bin ]] || { echo "bench: '$bin' not found — run 'make' first" >&2; exit 2; }
 
 # Wall time of one command, in microseconds, $runs times after 5 warm-up runs; prints
@@ -40,14 +51,23 @@ peak_rss() {
 	fi
 }
 
-printf '%-24s %10s %10s %10s %12s\n' scenario "median ms" "p10 ms" "p90 ms" "peak RSS KiB"
-for scenario in "startup:$bin version --short" "help:$bin --help"; do
-	name=${scenario%%:*}
-	read -r -a cmd <<<"${scenario#*:}"
-	read -r med p10 p90 < <(measure "${cmd[@]}")
-	printf '%-24s %10s %10s %10s %12s\n' "$name" "$med" "$p10" "$p90" "$(peak_rss "${cmd[@]}")"
-done
-# a baseline on the same machine, so the numbers above can be read: the cost of exec'ing
-# a static binary that does nothing
-read -r med p10 p90 < <(measure /bin/true)
-printf '%-24s %10s %10s %10s %12s\n' "baseline:/bin/true" "$med" "$p10" "$p90" "$(peak_rss /bin/true)"
+if [[ -z $only || $only == startup ]]; then
+	printf '%-24s %10s %10s %10s %12s\n' scenario "median ms" "p10 ms" "p90 ms" "peak RSS KiB"
+	for scenario in "startup:$bin version --short" "help:$bin --help"; do
+		name=${scenario%%:*}
+		read -r -a cmd <<<"${scenario#*:}"
+		read -r med p10 p90 < <(measure "${cmd[@]}")
+		printf '%-24s %10s %10s %10s %12s\n' "$name" "$med" "$p10" "$p90" "$(peak_rss "${cmd[@]}")"
+	done
+	# a baseline on the same machine, so the numbers above can be read: the cost of exec'ing
+	# a static binary that does nothing
+	read -r med p10 p90 < <(measure /bin/true)
+	printf '%-24s %10s %10s %10s %12s\n' "baseline:/bin/true" "$med" "$p10" "$p90" "$(peak_rss /bin/true)"
+fi
+
+# prisync config vs docker compose config (bench/config.sh)
+if [[ -z $only || $only == config ]]; then
+	# shellcheck source=config.sh
+	source "$here/config.sh"
+	bench_config "$bin" "$root" "$config_runs"
+fi

@@ -30,6 +30,7 @@ struct cmd {
 
 extern const struct cmd cmd_help;
 extern const struct cmd cmd_version;
+extern const struct cmd cmd_config;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);

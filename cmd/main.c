@@ -10,6 +10,7 @@
 static const struct cmd *const commands[] = {
     &cmd_help,
     &cmd_version,
+    &cmd_config,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -35,7 +35,8 @@ void compose_options_release(struct compose_options *o);
 /* Resolve the files, directory and name:
  *   files: -f (repeatable), else COMPOSE_FILE (split on COMPOSE_PATH_SEPARATOR, default
  *          ':'), else the first of compose.yaml, compose.yml, docker-compose.yml,
- *          docker-compose.yaml found in cwd or its nearest parent that has one, followed
+ *          docker-compose.yaml found in --project-directory (else cwd) or its nearest
+ *          parent that has one, followed
  *          by its override file (compose.override.yaml for compose.yaml, ...);
  *   directory: --project-directory, else the directory of the first file;
  *   name: -p, else COMPOSE_PROJECT_NAME (both must already be valid), else the
@@ -101,6 +102,7 @@ struct compose_build {
 	struct compose_map labels;
 	struct compose_strv cache_from;
 	char *network;
+	json_t *other; /* valid build keys prisync does not model (ssh, tags, ...), kept for config */
 	struct compose_mark mark;
 };
 
@@ -135,6 +137,8 @@ struct compose_mount {
 	char *bind_selinux;
 	bool volume_nocopy;
 	char *volume_subpath;
+	bool volume_options; /* a volume: block was given (the short syntax always has one):
+			      * config prints "volume: {}" even when it is empty */
 	int64_t tmpfs_size; /* bytes; -1 unset */
 	int64_t tmpfs_mode; /* -1 unset */
 	struct compose_mark mark;
@@ -245,7 +249,7 @@ struct compose_service {
 };
 
 struct compose_network {
-	char *key;  /* key under networks: ("default" always exists) */
+	char *key;  /* key under networks: ("default" is added when a service uses it) */
 	char *name; /* engine name: "<project>_<key>" unless name: or external */
 	char *driver;
 	struct compose_map driver_opts;
@@ -301,11 +305,13 @@ struct compose_project {
 	struct compose_strv config_files; /* absolute, in merge order (includes included files) */
 	struct compose_service *services; /* sorted by name */
 	size_t nservices;
-	struct compose_network *networks; /* sorted by key */
+	struct compose_network *networks; /* sorted by key; "default" when a service uses it */
 	size_t nnetworks;
 	struct compose_volume *volumes; /* sorted by key */
 	size_t nvolumes;
-	json_t *extensions;          /* top-level x-* other than x-prisync */
+	json_t *extensions;          /* top-level x-* as written (x-prisync too) */
+	json_t *other;               /* top-level secrets, configs, models: kept for config */
+	struct compose_strv mark_files; /* owns the file names every compose_mark points at */
 	struct compose_prisync prisync;
 	struct compose_map environment; /* the variables interpolation saw: .env files, then the shell */
 	struct compose_strv warnings;   /* each shown once: unsupported keys, unset variables ... */
@@ -328,5 +334,9 @@ enum compose_format {
 };
 int compose_print(FILE *out, const struct compose_project *p, enum compose_format format,
 		  struct px_error *err);
+/* `docker compose config --services`: the enabled services (profiles), dependencies
+ * first, one per line; --volumes: the keys of the volumes they mount, one per line. */
+int compose_print_services(FILE *out, const struct compose_project *p, struct px_error *err);
+int compose_print_volumes(FILE *out, const struct compose_project *p, struct px_error *err);
 
 #endif

@@ -199,6 +199,14 @@ static int resolve_files(struct compose_project_ref *ref, const struct compose_o
 		if (ref->nfiles > 0)
 			return 0;
 	}
+	/* compose searches from the project directory when one is given */
+	if (o->project_directory != NULL) {
+		char *dir = px_path_abs(cwd, o->project_directory);
+		int rc = discover(ref, dir, err);
+
+		free(dir);
+		return rc;
+	}
 	return discover(ref, cwd, err);
 }
 

@@ -152,6 +152,26 @@ source "$HARNESS_DIR/postgres.sh"
 # shellcheck source=prisma.sh
 source "$HARNESS_DIR/prisma.sh"
 
+# ---- docker compose v2 (compose.sh; helper E) ------------------------------------------
+# The reference binary the config e2e test and the benchmarks compare prisync with. Run as
+# its own process so that a missing binary does not end `up`: tests that need it skip on
+# their own (harness_env), and under CI=true compose.sh fails, which fails `up`.
+h_compose_up()
+{
+	local t rc=0
+	t=$(h_now_ms)
+	PRISYNC_TEST_COMPOSE=$("$HARNESS_DIR/compose.sh" path) || rc=$?
+	if ((rc == 3)); then
+		h_log "compose: not available; tests comparing with docker compose will skip"
+		return 0
+	fi
+	((rc == 0)) || h_die "compose: $HARNESS_DIR/compose.sh failed (exit $rc)"
+	h_export PRISYNC_TEST_COMPOSE
+	h_state_write
+	h_log "compose ready ($(($(h_now_ms) - t)) ms)"
+}
+# ---- end of docker compose block --------------------------------------------------------
+
 h_on_err()
 {
 	local rc=$1
@@ -218,6 +238,8 @@ cmd_up()
 		PRISMA_QUERY_ENGINE_LIBRARY CHECKPOINT_DISABLE npm_config_update_notifier
 	h_state_write
 	h_log "prisma ready ($(($(h_now_ms) - t)) ms)"
+
+	h_compose_up # docker compose v2: see the compose block above
 
 	h_log "up in $(($(h_now_ms) - t0)) ms"
 }

@@ -148,6 +148,15 @@ static void test_discovery_order_and_override(void **state)
 	assert_string_equal(ref.name, "myproject"); /* "My Project" normalised */
 	compose_project_ref_release(&ref);
 
+	/* --project-directory without -f: the search starts there, not in cwd */
+	o.project_directory = xstrdup(fx->root);
+	assert_int_equal(compose_project_resolve(&ref, &o, "/", &err), 0);
+	assert_int_equal(ref.nfiles, 2);
+	assert_string_equal(ref.directory, fx->root);
+	compose_project_ref_release(&ref);
+	free(o.project_directory);
+	o.project_directory = NULL;
+
 	/* the nearest directory wins */
 	touch(fx->sub, "compose.yml");
 	assert_int_equal(compose_project_resolve(&ref, &o, deeper, &err), 0);
