@@ -37,6 +37,8 @@ void cmd_print_main_help(FILE *out)
 	      "      --project-directory DIR project directory (default: the first file's "
 	      "directory)\n"
 	      "      --env-file FILE         environment file (repeatable; later files win)\n"
+	      "      --profile NAME          enable the services of a profile (repeatable; default:\n"
+	      "                              COMPOSE_PROFILES)\n"
 	      "      --ansi WHEN             colour: auto, always, never (default auto; NO_COLOR "
 	      "is honoured)\n"
 	      "      --log-level LEVEL       error, warn, info, debug, trace (default info)\n"
@@ -50,7 +52,7 @@ void cmd_print_main_help(FILE *out)
 	fputs("\n"
 	      "Environment: COMPOSE_FILE (files, ':'-separated), COMPOSE_PROJECT_NAME, "
 	      "COMPOSE_PATH_SEPARATOR,\n"
-	      "DOCKER_HOST, NO_COLOR.\n"
+	      "COMPOSE_PROFILES, DOCKER_HOST, NO_COLOR.\n"
 	      "Run 'prisync help COMMAND' for more on a command.\n",
 	      out);
 }
@@ -87,6 +89,7 @@ enum {
 	OPT_ENV_FILE,
 	OPT_ANSI,
 	OPT_LOG_LEVEL,
+	OPT_PROFILE,
 };
 
 static const struct option global_options[] = {
@@ -95,6 +98,7 @@ static const struct option global_options[] = {
     {"project-directory", required_argument, NULL, OPT_PROJECT_DIRECTORY},
     {"env-file", required_argument, NULL, OPT_ENV_FILE},
     {"ansi", required_argument, NULL, OPT_ANSI},
+    {"profile", required_argument, NULL, OPT_PROFILE},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'v'},
@@ -143,6 +147,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ENV_FILE:
 			compose_options_add_env_file(&ctx.opts, optarg);
+			break;
+		case OPT_PROFILE:
+			compose_options_add_profile(&ctx.opts, optarg);
 			break;
 		case OPT_ANSI:
 			if (strcmp(optarg, "auto") == 0) {

@@ -15,6 +15,8 @@ struct compose_options {
 	size_t nfiles;
 	char **env_files; /* --env-file, in order; owned */
 	size_t nenv_files;
+	char **profiles; /* --profile, in order; owned (each may be a comma list) */
+	size_t nprofiles;
 	char *project_name;      /* -p/--project-name, or NULL; owned */
 	char *project_directory; /* --project-directory, or NULL; owned */
 };
@@ -30,6 +32,7 @@ struct compose_project_ref {
 void compose_options_init(struct compose_options *o);
 void compose_options_add_file(struct compose_options *o, const char *path);
 void compose_options_add_env_file(struct compose_options *o, const char *path);
+void compose_options_add_profile(struct compose_options *o, const char *name);
 void compose_options_release(struct compose_options *o);
 
 /* Resolve the files, directory and name:
@@ -323,6 +326,11 @@ struct compose_project {
 int compose_load(struct compose_project **out, const struct compose_project_ref *ref,
 		 const struct compose_options *o, struct px_error *err);
 void compose_project_free(struct compose_project *p); /* NULL-safe */
+/* Keep only the services the active profiles turn on (--profile, else COMPOSE_PROFILES
+ * as interpolation saw it); an enabled service that requires a disabled one is an error.
+ * compose_load does this; o may be NULL. */
+int compose_apply_profiles(struct compose_project *p, const struct compose_options *o,
+			   struct px_error *err);
 /* The service named name, or NULL (borrowed). */
 const struct compose_service *compose_project_service(const struct compose_project *p,
 						      const char *name);

@@ -372,7 +372,7 @@ int compose_load(struct compose_project **out, const struct compose_project_ref 
 	    .env = &ie,
 	    .warnings = &p->warnings,
 	};
-	if (compose_model_build(p, tree, &ctx, err) < 0)
+	if (compose_model_build(p, tree, &ctx, err) < 0 || compose_apply_profiles(p, o, err) < 0)
 		goto out;
 	/* the model owns copies of everything: the trees go now */
 	*out = p;

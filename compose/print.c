@@ -1060,44 +1060,6 @@ static void json_append_node(struct px_buf *b, json_t *node, int col)
 
 /* ---- the model as compose-go's structs -------------------------------------------- */
 
-static bool profile_enabled(const char *profiles, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = profiles; p != NULL && *p != '\0';) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-
-		while (len > 0 && *p == ' ')
-			p++, len--;
-		while (len > 0 && p[len - 1] == ' ')
-			len--;
-		if ((len == 1 && *p == '*') || (len == n && strncmp(p, name, n) == 0))
-			return true;
-		p = comma ? comma + 1 : NULL;
-	}
-	return false;
-}
-
-/* A service without profiles is always on; one with profiles only when COMPOSE_PROFILES
- * (from .env or the shell, as interpolation saw them) names one of them, or is "*". */
-static bool service_enabled(const struct compose_project *p, const struct compose_service *s)
-{
-	const char *profiles = NULL;
-
-	if (s->profiles.n == 0)
-		return true;
-	for (size_t i = 0; i < p->environment.n; i++) {
-		if (strcmp(p->environment.v[i].key, "COMPOSE_PROFILES") == 0)
-			profiles = p->environment.v[i].value;
-	}
-	for (size_t i = 0; i < s->profiles.n; i++) {
-		if (profile_enabled(profiles, s->profiles.v[i]))
-			return true;
-	}
-	return false;
-}
-
 static int service_cmp(const void *a, const void *b)
 {
 	return strcmp((*(const struct compose_service *const *)a)->name,
@@ -1149,51 +1111,16 @@ static void names_add_refs(struct names *s, const json_t *list)
 	}
 }
 
-/* Which parts are printed: enabled services (profiles), and the networks, volumes,
- * secrets and configs they use (compose drops the others from its output). */
+/* Which parts are printed: the services (compose_load already dropped those the active
+ * profiles turn off), and the networks, volumes, secrets and configs they use (compose
+ * drops the others from its output). */
 struct view {
 	const struct compose_project *p;
-	const struct compose_service **services; /* enabled, sorted by name */
+	const struct compose_service **services; /* sorted by name */
 	size_t nservices;
 	struct names networks, volumes, secrets, configs;
 };
 
-static size_t enabled_index(const struct view *w, const char *name);
-
-/* A service compose turned off by its profiles that an enabled one needs: compose fails
- * the whole project ("depends on undefined service"), so do we. */
-static int check_disabled_deps(const struct view *w, struct px_error *err)
-{
-	for (size_t i = 0; i < w->nservices; i++) {
-		const struct compose_service *s = w->services[i];
-
-		for (size_t j = 0; j < s->ndepends_on; j++) {
-			const struct compose_dep *d = &s->depends_on[j];
-
-			if (!d->required || enabled_index(w, d->service) < w->nservices)
-				continue;
-			for (size_t k = 0; k < w->p->nservices; k++) {
-				if (strcmp(w->p->services[k].name, d->service) != 0)
-					continue;
-				if (d->mark.file != NULL)
-					return px_error_set(
-					    err, 0,
-					    "%s:%u:%u: service '%s' depends on service '%s', which "
-					    "its profiles turn off — enable one of them in "
-					    "COMPOSE_PROFILES",
-					    d->mark.file, d->mark.line, d->mark.col, s->name,
-					    d->service);
-				return px_error_set(
-				    err, 0,
-				    "service '%s' depends on service '%s', which its "
-				    "profiles turn off — enable one of them in "
-				    "COMPOSE_PROFILES",
-				    s->name, d->service);
-			}
-		}
-	}
-	return 0;
-}
 
 static int view_init(struct view *w, const struct compose_project *p, struct px_error *err)
 {
@@ -1203,8 +1130,7 @@ static int view_init(struct view *w, const struct compose_project *p, struct px_
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct compose_service *s = &p->services[i];
 
-		if (service_enabled(p, s))
-			w->services[w->nservices++] = s;
+		w->services[w->nservices++] = s;
 	}
 	qsort(w->services, w->nservices, sizeof(*w->services), service_cmp);
 	for (size_t i = 0; i < w->nservices; i++) {
@@ -1225,7 +1151,8 @@ static int view_init(struct view *w, const struct compose_project *p, struct px_
 	names_sort(&w->volumes);
 	names_sort(&w->secrets);
 	names_sort(&w->configs);
-	return check_disabled_deps(w, err);
+	(void)err;
+	return 0;
 }
 
 static void view_release(struct view *w)

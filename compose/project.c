@@ -47,10 +47,16 @@ void compose_options_add_env_file(struct compose_options *o, const char *path)
 	strv_push(&o->env_files, &o->nenv_files, xstrdup(path));
 }
 
+void compose_options_add_profile(struct compose_options *o, const char *name)
+{
+	strv_push(&o->profiles, &o->nprofiles, xstrdup(name));
+}
+
 void compose_options_release(struct compose_options *o)
 {
 	strv_free(o->files, o->nfiles);
 	strv_free(o->env_files, o->nenv_files);
+	strv_free(o->profiles, o->nprofiles);
 	free(o->project_name);
 	free(o->project_directory);
 	compose_options_init(o);
