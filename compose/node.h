@@ -58,9 +58,9 @@ struct cnode {
 struct cnode_limits {
 	size_t max_expanded_nodes; /* nodes counted with aliases expanded (alias bombs); default 1,000,000 */
 	size_t max_depth;          /* nesting depth; default 256 */
-	size_t max_scalar_len;     /* bytes of one scalar; default 16 MiB */
+	size_t max_scalar_len;     /* bytes of one scalar; default 1 MiB (no compose value is near it) */
 };
-#define CNODE_LIMITS_DEFAULT ((struct cnode_limits){ 1000000, 256, 16u << 20 })
+#define CNODE_LIMITS_DEFAULT ((struct cnode_limits){1000000, 256, 1u << 20})
 
 /*
  * Parse every document of text (YAML 1.1 through libyaml's parser API) into *docs
