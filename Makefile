@@ -147,7 +147,8 @@ format:
 lint:
 	@scripts/install-deps.sh --tools
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--std=c11 --inline-suppr --suppress=missingIncludeSystem -I. $(MODULES) cmd
+		--std=c11 --inline-suppr --suppress=missingIncludeSystem -I. \
+		--include=/usr/include/jansson.h $(MODULES) cmd
 	clang-tidy --quiet $(LIB_SRCS) $(CMD_SRCS) -- $(CPPFLAGS) -std=gnu11 $(PKG_CFLAGS)
 
 clean:

@@ -183,8 +183,11 @@ static int resolve_files(struct compose_project_ref *ref, const struct compose_o
 	}
 	if (env != NULL && env[0] != '\0') {
 		const char *sep = getenv("COMPOSE_PATH_SEPARATOR");
-		char sepc = (sep != NULL && sep[0] != '\0') ? sep[0] : ':';
 		const char *p = env;
+		char sepc = ':';
+
+		if (sep != NULL && sep[0] != '\0')
+			sepc = sep[0];
 
 		for (;;) {
 			const char *end = strchr(p, sepc);

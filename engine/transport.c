@@ -25,7 +25,7 @@
 #define DEFAULT_TCP_PORT  2375
 #define CONNECT_TIMEOUT_S 10L
 /* An error body is a short JSON message; never keep more than this of one. */
-#define ERROR_BODY_MAX (64 * 1024)
+#define ERROR_BODY_MAX ((size_t)64 * 1024)
 
 struct engine {
 	struct engine_host host;
@@ -741,10 +741,9 @@ static int perform(struct engine *e, const char *method, const char *full_path, 
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->status);
 	px_debug("engine: %s %s -> %ld%s%s", method, full_path, x->status,
 		 rc != CURLE_OK ? ": " : "", rc != CURLE_OK ? curl_easy_strerror(rc) : "");
-	if (rc == CURLE_WRITE_ERROR && x->stopped) {
-		ret = 1;
-	} else if (rc == CURLE_ABORTED_BY_CALLBACK && x->on_data != NULL) {
-		ret = 1;
+	if ((rc == CURLE_WRITE_ERROR && x->stopped) ||
+	    (rc == CURLE_ABORTED_BY_CALLBACK && x->on_data != NULL)) {
+		ret = 1; /* the caller's callback asked to stop, or engine_interrupt() did */
 	} else if (rc != CURLE_OK) {
 		if (x->status == 0 || rc != CURLE_PARTIAL_FILE)
 			transport_error(e, rc, errbuf, method, full_path, err);
