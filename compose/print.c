@@ -112,13 +112,16 @@ static int kv_cmp(const void *a, const void *b)
  * skip_null (build args compose could not resolve are dropped). */
 static json_t *map_node(const struct compose_map *m, bool skip_null)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	const struct compose_kv **idx = xcalloc(m->n ? m->n : 1, sizeof(*idx));
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < m->n; i++)
 		idx[i] = &m->v[i];
-	if (m->n > 1)
+	if (m->n > 1) {
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 		qsort(idx, m->n, sizeof(*idx), kv_cmp);
+	}
 	for (size_t i = 0; i < m->n; i++) {
 		if (idx[i]->value != NULL)
 			json_object_set_new(o, idx[i]->key, jstr(idx[i]->value));
@@ -284,7 +287,7 @@ static void go_duration(char out[48], int64_t ns)
 	const char *sign = ns < 0 ? "-" : "";
 
 	if (u == 0) {
-		strcpy(out, "0s");
+		snprintf(out, 48, "0s");
 		return;
 	}
 	if (u < 1000000000ULL) {
@@ -391,8 +394,8 @@ static bool yaml_base60_float(const char *s)
 	return *s == '\0';
 }
 
-/* 1 or 2 digits in [lo, hi]; advances *p. */
-static bool num12(const char **p, int lo, int hi)
+/* 1 or 2 digits in [lo, hi]; advances *p and stores the number in *val unless it is NULL. */
+static bool num12(const char **p, int lo, int hi, int *val)
 {
 	const char *s = *p;
 	int v;
@@ -406,6 +409,8 @@ static bool num12(const char **p, int lo, int hi)
 		s++;
 	}
 	*p = s;
+	if (val != NULL)
+		*val = v;
 	return v >= lo && v <= hi;
 }
 
@@ -414,8 +419,8 @@ static bool yaml_clock(const char **p)
 {
 	const char *s = *p;
 
-	if (!num12(&s, 0, 23) || *s++ != ':' || !num12(&s, 0, 59) || *s++ != ':' ||
-	    !num12(&s, 0, 59))
+	if (!num12(&s, 0, 23, NULL) || *s++ != ':' || !num12(&s, 0, 59, NULL) || *s++ != ':' ||
+	    !num12(&s, 0, 59, NULL))
 		return false;
 	if ((*s == '.' || *s == ',') && is_digit(s[1])) {
 		s++;
@@ -430,22 +435,20 @@ static bool yaml_clock(const char **p)
 static bool yaml_timestamp(const char *s)
 {
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int year, month, day;
+	int year = 0, month, day;
 	const char *p = s + 5;
 
 	for (int i = 0; i < 4; i++) {
 		if (!is_digit(s[i]))
 			return false;
+		year = year * 10 + (s[i] - '0');
 	}
 	if (s[4] != '-')
 		return false;
-	year = atoi(s);
-	month = p[0] - '0';
-	if (!num12(&p, 1, 12) || *p++ != '-')
+	if (!num12(&p, 1, 12, &month) || *p++ != '-')
 		return false;
-	month = atoi(s + 5);
-	day = atoi(p);
-	if (!num12(&p, 1, 31) || day > mdays[month - 1])
+	/* a third day digit is left at *p, where the checks below reject it */
+	if (!num12(&p, 1, 31, &day) || day > mdays[month - 1])
 		return false;
 	if (month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)))
 		return false;
@@ -777,6 +780,9 @@ static void yaml_string(struct px_buf *b, const char *s, int col, bool key)
 static void go_float(char *out, size_t size, double d, bool json)
 {
 	char buf[64];
+	const char *mark;
+	char *end;
+	long parsed;
 	int prec, exp;
 	bool e;
 
@@ -786,7 +792,14 @@ static void go_float(char *out, size_t size, double d, bool json)
 			break;
 	}
 	snprintf(buf, sizeof(buf), "%.*e", prec - 1, d);
-	exp = atoi(strchr(buf, 'e') + 1);
+	/* %e of a finite double always ends in "e±dd[d]"; the checks only guard that */
+	mark = strchr(buf, 'e');
+	parsed = mark != NULL ? strtol(mark + 1, &end, 10) : 0;
+	if (mark == NULL || *end != '\0' || parsed < -400 || parsed > 400) {
+		snprintf(out, size, "%s", buf);
+		return;
+	}
+	exp = (int)parsed;
 	e = json ? fabs(d) < 1e-6 || fabs(d) >= 1e21 : exp < -4 || exp >= 6;
 	if (!e) {
 		snprintf(out, size, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, d);
@@ -1126,12 +1139,14 @@ static int view_init(struct view *w, const struct compose_project *p, struct px_
 {
 	memset(w, 0, sizeof(*w));
 	w->p = p;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	w->services = xcalloc(p->nservices + 1, sizeof(*w->services));
 	for (size_t i = 0; i < p->nservices; i++) {
 		const struct compose_service *s = &p->services[i];
 
 		w->services[w->nservices++] = s;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	qsort(w->services, w->nservices, sizeof(*w->services), service_cmp);
 	for (size_t i = 0; i < w->nservices; i++) {
 		const struct compose_service *s = w->services[i];
@@ -1294,11 +1309,13 @@ static int dep_cmp(const void *a, const void *b)
 
 static json_t *depends_on_node(const struct compose_service *s)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	const struct compose_dep **idx = xcalloc(s->ndepends_on + 1, sizeof(*idx));
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < s->ndepends_on; i++)
 		idx[i] = &s->depends_on[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	qsort(idx, s->ndepends_on, sizeof(*idx), dep_cmp);
 	for (size_t i = 0; i < s->ndepends_on; i++) {
 		json_t *d = json_object();
@@ -1373,11 +1390,13 @@ static int svc_net_cmp(const void *a, const void *b)
 
 static json_t *service_networks_node(const struct compose_service *s)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	const struct compose_service_network **idx = xcalloc(s->nnetworks + 1, sizeof(*idx));
 	json_t *o = json_object();
 
 	for (size_t i = 0; i < s->nnetworks; i++)
 		idx[i] = &s->networks[i];
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	qsort(idx, s->nnetworks, sizeof(*idx), svc_net_cmp);
 	for (size_t i = 0; i < s->nnetworks; i++) {
 		const struct compose_service_network *n = idx[i];
@@ -1796,9 +1815,8 @@ static json_t *string_map_node(const json_t *v)
 	} else if (json_is_object(v)) {
 		json_object_foreach((json_t *)v, key, item)
 		{
-			if (json_is_string(item) || json_is_null(item))
-				json_object_set(o, key, item);
-			else if (json_is_integer(item))
+			/* strings, nulls and anything else are kept as written */
+			if (json_is_integer(item))
 				json_object_set_new(o, key,
 						    json_sprintf("%" JSON_INTEGER_FORMAT,
 								 json_integer_value(item)));
@@ -1979,6 +1997,7 @@ static int volume_cmp(const void *a, const void *b)
 /* The networks (or volumes) enabled services use, sorted by key. */
 static size_t used_networks(const struct view *w, const struct compose_network ***out)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	const struct compose_network **v = xcalloc(w->p->nnetworks + 1, sizeof(*v));
 	size_t n = 0;
 
@@ -1986,6 +2005,7 @@ static size_t used_networks(const struct view *w, const struct compose_network *
 		if (names_has(&w->networks, w->p->networks[i].key))
 			v[n++] = &w->p->networks[i];
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	qsort(v, n, sizeof(*v), network_cmp);
 	*out = v;
 	return n;
@@ -1993,6 +2013,7 @@ static size_t used_networks(const struct view *w, const struct compose_network *
 
 static size_t used_volumes(const struct view *w, const struct compose_volume ***out)
 {
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	const struct compose_volume **v = xcalloc(w->p->nvolumes + 1, sizeof(*v));
 	size_t n = 0;
 
@@ -2000,6 +2021,7 @@ static size_t used_volumes(const struct view *w, const struct compose_volume ***
 		if (names_has(&w->volumes, w->p->volumes[i].key))
 			v[n++] = &w->p->volumes[i];
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): elements are pointers, not structs */
 	qsort(v, n, sizeof(*v), volume_cmp);
 	*out = v;
 	return n;
