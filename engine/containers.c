@@ -1,5 +1,5 @@
-/* containers.c - containers through the Engine API: create, start, stop, kill, remove, inspect,
- * wait, list, and logs with the demultiplexer for non-TTY output streams. */
+/* containers.c - containers through the Engine API: create, start, stop, restart, kill, remove,
+ * inspect, wait, list, and logs with the demultiplexer for non-TTY output streams. */
 #include "engine/transport.h"
 
 #include <stdio.h>
@@ -113,6 +113,15 @@ int engine_container_stop(struct engine *e, const char *id, int timeout_s, struc
 	/* 304: already stopped */
 	rc = container_action(e, id, "stop", q, 304, "stop", err);
 	return rc;
+}
+
+int engine_container_restart(struct engine *e, const char *id, int timeout_s, struct px_error *err)
+{
+	char q[32] = "";
+
+	if (timeout_s >= 0)
+		snprintf(q, sizeof(q), "?t=%d", timeout_s);
+	return container_action(e, id, "restart", q, 0, "restart", err);
 }
 
 int engine_container_kill(struct engine *e, const char *id, const char *signal,

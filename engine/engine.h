@@ -63,8 +63,10 @@ struct engine;
 
 /* Prepare a client for docker_host (NULL: $DOCKER_HOST, else ENGINE_DEFAULT_HOST).  For
  * tcp hosts, a non-empty DOCKER_TLS_VERIFY selects https with verification, using
- * ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker; files that do
- * not exist are left out, as the docker CLI does).  Makes no connection: that happens at
+ * ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker): ca.pem is
+ * required and is the only CA trusted (not the system's); cert.pem and key.pem go together
+ * (with neither, no client certificate is sent); a missing or unreadable file is an error
+ * here, naming it.  Makes no connection: that happens at
  * engine_ping() or at the first request, which negotiates the API version. */
 int engine_open(struct engine **out, const char *docker_host, struct px_error *err);
 /* A new client for the same engine, with the same negotiated version (no new ping). */
@@ -187,6 +189,56 @@ int engine_container_logs(struct engine *e, const char *id, bool want_stdout, bo
 			  int tail, struct px_buf *out_stdout, struct px_buf *out_stderr,
 			  struct px_error *err);
 
+/* POST /containers/{id}/restart: stop (SIGKILL after timeout_s seconds; < 0: the
+ * container's own StopTimeout), then start. */
+int engine_container_restart(struct engine *e, const char *id, int timeout_s, struct px_error *err);
+
+/* Run argv in the running container (POST /containers/{id}/exec, then /exec/{id}/start
+ * without a TTY) and wait for it: its stdout and stderr are appended to out and errout
+ * (either may be NULL to drop that stream) and *exit_code (may be NULL) gets its exit
+ * code.  env: "K=V" strings, NULL-terminated, or NULL; workdir and user may be NULL (the
+ * container's own).  A command that exits non-zero is success here; the caller judges. */
+int engine_exec(struct engine *e, const char *container, const char *const *argv,
+		const char *const *env, const char *workdir, const char *user, struct px_buf *out,
+		struct px_buf *errout, int *exit_code, struct px_error *err);
+
+/*
+ * Streams of lines and events.  Blocking: run them on their own struct engine (engine_dup)
+ * in their own thread; engine_interrupt() from another thread stops them.
+ */
+
+struct engine_logs_opts {
+	bool follow;     /* keep streaming until the container stops */
+	bool timestamps; /* each line starts with the engine's RFC 3339 timestamp and a space */
+	bool want_stdout, want_stderr;
+	int tail;      /* the last tail lines only; -1: all */
+	int64_t since; /* unix seconds; 0: from the start */
+};
+
+/* One line of a container's output, without its '\n' (a TTY's "\r\n" loses both) and
+ * NUL-terminated (borrowed for the call); stream is ENGINE_STDOUT or ENGINE_STDERR (a TTY's
+ * whole output is ENGINE_STDOUT).  A line longer than 64 KiB arrives in pieces.  Return
+ * non-zero to stop. */
+typedef int (*engine_line_fn)(void *data, int stream, const char *line, size_t len);
+
+/* A container's log as lines (demultiplexed; a TTY container's raw output as stdout lines).
+ * A last line without '\n' is delivered when the stream ends.  Returns 0 when the stream
+ * ended (with follow: the container stopped), 1 when fn or engine_interrupt() stopped it,
+ * -1 on failure. */
+int engine_container_logs_stream(struct engine *e, const char *id, const struct engine_logs_opts *o,
+				 engine_line_fn fn, void *data, struct px_error *err);
+
+/* One parsed event of GET /events (an object: "Type", "Action", "Actor": {"ID",
+ * "Attributes"}, "time", ...; borrowed for the call).  Return non-zero to stop. */
+typedef int (*engine_event_fn)(void *data, const json_t *event);
+
+/* Container events, oldest first: label_filter ("key=value" or "key"; NULL: all
+ * containers), since and until in unix seconds (0: none; without until the stream never
+ * ends by itself).  Returns 0 when the stream ended (until reached), 1 when fn or
+ * engine_interrupt() stopped it, -1 on failure. */
+int engine_events(struct engine *e, const char *label_filter, int64_t since, int64_t until,
+		  engine_event_fn fn, void *data, struct px_error *err);
+
 /*
  * Networks, volumes, images (minimal).  labels (may be NULL) is an object of strings.
  */
@@ -200,6 +252,14 @@ int engine_network_remove(struct engine *e, const char *id, struct px_error *err
 int engine_network_list(struct engine *e, const char *label_filter, json_t **out,
 			struct px_error *err);
 
+/* *out receives GET /networks/{name} (owned; name may also be an id).  ENGINE_NOT_FOUND
+ * when there is none. */
+int engine_network_inspect(struct engine *e, const char *name, json_t **out, struct px_error *err);
+/* Attach a container to a network (POST /networks/{id}/connect) under aliases
+ * (NULL-terminated, or NULL for none), by which other containers there resolve it. */
+int engine_network_connect(struct engine *e, const char *network, const char *container,
+			   const char *const *aliases, struct px_error *err);
+
 /* Creating a volume that exists returns it unchanged (the engine's rule).  *out_name (may
  * be NULL) receives its name (owned; the engine picks one when name is NULL). */
 int engine_volume_create(struct engine *e, const char *name, const json_t *labels, char **out_name,
@@ -210,9 +270,54 @@ int engine_volume_remove(struct engine *e, const char *name, bool force, struct 
 int engine_volume_list(struct engine *e, const char *label_filter, json_t **out,
 		       struct px_error *err);
 
+/* *out receives GET /volumes/{name} (owned).  ENGINE_NOT_FOUND when there is none. */
+int engine_volume_inspect(struct engine *e, const char *name, json_t **out, struct px_error *err);
+
 /* *out receives GET /images/{ref}/json (owned).  ENGINE_NOT_FOUND when there is none. */
 int engine_image_inspect(struct engine *e, const char *ref, json_t **out, struct px_error *err);
 /* An image that is already gone counts as success. */
 int engine_image_remove(struct engine *e, const char *ref, bool force, struct px_error *err);
+
+/* One message of a pull or build stream, already parsed (borrowed for the call): {"status",
+ * "id", "progressDetail"} of a pull, {"stream": "Step 1/3 : ..."} or {"aux": ...} of a
+ * build.  Messages that carry an error are not passed: they are the call's error.  Return
+ * non-zero to stop: the call then fails with errnum ECANCELED, as after engine_interrupt(). */
+typedef int (*engine_progress_fn)(void *data, const json_t *message);
+
+/* POST /images/create: pull ref ("name", "name:tag", "name@sha256:..."; ":latest" added
+ * when there is neither tag nor digest).  fn (may be NULL) sees the progress.  An error in
+ * the stream fails the call: "pull '<ref>': engine: <the engine's message>".  No registry
+ * credentials are sent (public images only). */
+int engine_image_pull(struct engine *e, const char *ref, engine_progress_fn fn, void *data,
+		      struct px_error *err);
+
+struct engine_build_opts {
+	const char *context_dir; /* absolute */
+	const char *dockerfile; /* relative to context_dir (may lead out of it); NULL: Dockerfile */
+	const char *const *tags; /* "name:tag", NULL-terminated (or NULL) */
+	const char *const *args; /* build args "K=V" ("K": no value, the ARG default applies),
+				    NULL-terminated, or NULL */
+	const char *target;      /* the stage to stop at, or NULL */
+	const json_t *labels;    /* object of strings set on the image, or NULL */
+	bool pull;               /* look for a newer base image first */
+	bool no_cache;
+};
+
+/* Build an image with the engine's builder (POST /build): the context is engine_build_context's
+ * tar; fn (may be NULL) sees the messages ({"stream": ...} lines).  *out_id (may be NULL)
+ * receives the image id ("sha256:...", owned).  An error of the build ("COPY failed: ...", a
+ * Dockerfile syntax error) fails the call with the engine's message. */
+int engine_image_build(struct engine *e, const struct engine_build_opts *o, engine_progress_fn fn,
+		       void *data, char **out_id, struct px_error *err);
+
+/* The build context of context_dir as a tar (appended to *tar), the way the docker CLI makes
+ * it: the patterns of <dockerfile>.dockerignore, else of .dockerignore, exclude files (moby
+ * patternmatcher semantics: *, ?, **, [...], '!' exceptions, later patterns win), the
+ * Dockerfile and the ignore file are always included; regular files, directories and
+ * symlinks (not followed) with their modes and mtimes, owner 0:0, in lexical order.  A
+ * Dockerfile outside context_dir is added as ".dockerfile.<hash>" and listed in the tar's
+ * .dockerignore (the engine then drops it from the context); engine_image_build names it. */
+int engine_build_context(const char *context_dir, const char *dockerfile, struct px_buf *tar,
+			 struct px_error *err);
 
 #endif

@@ -1,5 +1,6 @@
-/* resources.c - the engine's other objects, as much as a stack needs so far: networks and
- * volumes (create, remove, list by label) and images (inspect, remove). */
+/* resources.c - the engine's other objects, as much as a stack needs: networks (create,
+ * remove, list, inspect, connect), volumes (create, remove, list, inspect) and images
+ * (inspect, remove). */
 #include "engine/transport.h"
 
 #include <stdlib.h>
@@ -124,6 +125,76 @@ int engine_network_remove(struct engine *e, const char *id, struct px_error *err
 	return rc;
 }
 
+/* GET <path> into *out, which must be an object; ENGINE_NOT_FOUND on 404. */
+static int inspect_object(struct engine *e, const char *path, const char *what, const char *name,
+			  json_t **out, struct px_error *err)
+{
+	long status = 0;
+	int rc;
+
+	*out = NULL;
+	rc = engine_request(e, "GET", path, NULL, &status, out, err);
+	if (rc < 0 && status == 404) {
+		px_error_clear(err);
+		return ENGINE_NOT_FOUND;
+	}
+	if (rc < 0)
+		return px_error_wrap(err, "cannot inspect %s '%s'", what, name);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return px_error_set(err, 0,
+				    "cannot inspect %s '%s': engine: the answer is not an object",
+				    what, name);
+	}
+	return 0;
+}
+
+int engine_network_inspect(struct engine *e, const char *name, json_t **out, struct px_error *err)
+{
+	char *path;
+	int rc;
+
+	*out = NULL;
+	if (engine_check_arg(name, "network name", err) < 0)
+		return px_error_wrap(err, "cannot inspect network");
+	path = object_path("/networks", name, false, "");
+	rc = inspect_object(e, path, "network", name, out, err);
+	free(path);
+	return rc;
+}
+
+int engine_network_connect(struct engine *e, const char *network, const char *container,
+			   const char *const *aliases, struct px_error *err)
+{
+	json_t *body = NULL, *list;
+	char *path = NULL;
+	int ret = -1;
+
+	if (engine_check_arg(network, "network name", err) < 0 ||
+	    engine_check_arg(container, "container id", err) < 0)
+		goto wrap;
+	body = json_pack("{s:s}", "Container", container);
+	if (aliases != NULL && aliases[0] != NULL) {
+		list = json_array();
+		for (size_t i = 0; aliases[i] != NULL; i++)
+			json_array_append_new(list, json_string(aliases[i]));
+		json_object_set_new(body, "EndpointConfig", json_pack("{s:o}", "Aliases", list));
+	}
+	path = object_path("/networks", network, false, "/connect");
+	if (engine_request(e, "POST", path, body, NULL, NULL, err) < 0)
+		goto wrap;
+	ret = 0;
+	goto out;
+wrap:
+	px_error_wrap(err, "cannot connect container '%s' to network '%s'",
+		      container != NULL ? container : "", network != NULL ? network : "");
+out:
+	json_decref(body);
+	free(path);
+	return ret;
+}
+
 int engine_network_list(struct engine *e, const char *label_filter, json_t **out,
 			struct px_error *err)
 {
@@ -187,6 +258,20 @@ int engine_volume_remove(struct engine *e, const char *name, bool force, struct 
 	rc = engine_call(e, "DELETE", path, 404, NULL, err);
 	if (rc < 0)
 		px_error_wrap(err, "cannot remove volume '%s'", name);
+	free(path);
+	return rc;
+}
+
+int engine_volume_inspect(struct engine *e, const char *name, json_t **out, struct px_error *err)
+{
+	char *path;
+	int rc;
+
+	*out = NULL;
+	if (engine_check_arg(name, "volume name", err) < 0)
+		return px_error_wrap(err, "cannot inspect volume");
+	path = object_path("/volumes", name, false, "");
+	rc = inspect_object(e, path, "volume", name, out, err);
 	free(path);
 	return rc;
 }

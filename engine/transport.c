@@ -3,6 +3,7 @@
 #include "engine/transport.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,8 +34,8 @@ struct engine {
 	char *base_url; /* "http://localhost" for a socket, "https://h:2376" ... */
 	bool tls;
 	char *cert_dir; /* where the TLS files were looked for, for messages */
-	char *tls_ca;   /* TLS files that exist, else NULL */
-	char *tls_cert;
+	char *tls_ca;   /* required with tls: the only trust anchor */
+	char *tls_cert; /* client certificate and key: both or neither (NULL) */
 	char *tls_key;
 	char version[32]; /* negotiated; "" before the first ping */
 	CURL *curl;       /* one handle for the engine's life, so its connection is reused */
@@ -345,31 +346,62 @@ static void curl_init_once(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static char *tls_file(const char *dir, const char *name)
+/* dir/name, and whether it can be read: 0, or the errno of opening it.  An open, not
+ * access(): root passes access() for files it cannot use either. */
+static int tls_file(const char *dir, const char *name, char **out)
 {
-	char *p;
+	int fd;
 
-	xasprintf(&p, "%s/%s", dir, name);
-	if (access(p, R_OK) != 0) {
-		free(p);
-		return NULL;
-	}
-	return p;
+	xasprintf(out, "%s/%s", dir, name);
+	fd = open(*out, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
 }
 
-static void engine_setup_tls(struct engine *e)
+/* DOCKER_TLS_VERIFY, as the docker CLI reads it: ca.pem must be there (and is then the only
+ * CA trusted); cert.pem and key.pem are the client certificate, both or neither -- with
+ * neither, the engine decides whether it accepts a client without one.  A missing file is
+ * an error here, naming it, rather than a TLS failure later that does not. */
+static int engine_setup_tls(struct engine *e, struct px_error *err)
 {
 	const char *dir = getenv("DOCKER_CERT_PATH");
 	const char *home = getenv("HOME");
+	int ca_errno, cert_errno, key_errno;
 
 	if (dir != NULL && *dir != '\0')
 		e->cert_dir = xstrdup(dir);
 	else
 		xasprintf(&e->cert_dir, "%s/.docker", home != NULL ? home : "");
 	e->tls = true;
-	e->tls_ca = tls_file(e->cert_dir, "ca.pem");
-	e->tls_cert = tls_file(e->cert_dir, "cert.pem");
-	e->tls_key = tls_file(e->cert_dir, "key.pem");
+	ca_errno = tls_file(e->cert_dir, "ca.pem", &e->tls_ca);
+	cert_errno = tls_file(e->cert_dir, "cert.pem", &e->tls_cert);
+	key_errno = tls_file(e->cert_dir, "key.pem", &e->tls_key);
+	if (ca_errno != 0)
+		return px_error_set(
+		    err, ca_errno,
+		    "cannot read TLS CA certificate '%s' (DOCKER_TLS_VERIFY is set: "
+		    "DOCKER_CERT_PATH needs ca.pem, cert.pem and key.pem)",
+		    e->tls_ca);
+	if (cert_errno == ENOENT && key_errno == ENOENT) {
+		free(e->tls_cert);
+		free(e->tls_key);
+		e->tls_cert = e->tls_key = NULL;
+		return 0;
+	}
+	if (cert_errno != 0)
+		return px_error_set(
+		    err, cert_errno,
+		    "cannot read TLS client certificate '%s' (key.pem needs cert.pem "
+		    "in DOCKER_CERT_PATH)",
+		    e->tls_cert);
+	if (key_errno != 0)
+		return px_error_set(err, key_errno,
+				    "cannot read TLS client key '%s' (cert.pem needs key.pem in "
+				    "DOCKER_CERT_PATH)",
+				    e->tls_key);
+	return 0;
 }
 
 static void engine_set_base_url(struct engine *e)
@@ -410,8 +442,9 @@ int engine_open(struct engine **out, const char *docker_host, struct px_error *e
 		goto out;
 	e->display = engine_host_string(&e->host);
 	verify = getenv("DOCKER_TLS_VERIFY");
-	if (e->host.transport == ENGINE_TCP && verify != NULL && *verify != '\0')
-		engine_setup_tls(e);
+	if (e->host.transport == ENGINE_TCP && verify != NULL && *verify != '\0' &&
+	    engine_setup_tls(e, err) < 0)
+		goto out;
 	engine_set_base_url(e);
 	if (engine_curl_new(e, err) < 0)
 		goto out;
@@ -561,6 +594,13 @@ static void set_errnum(struct px_error *err, int errnum)
 		err->errnum = errnum;
 }
 
+int engine_error_interrupted(struct px_error *err)
+{
+	px_error_set(err, 0, "interrupted");
+	set_errnum(err, ECANCELED);
+	return -1;
+}
+
 static struct curl_slist *slist_add(struct curl_slist *l, const char *s)
 {
 	struct curl_slist *n = curl_slist_append(l, s);
@@ -572,6 +612,82 @@ static struct curl_slist *slist_add(struct curl_slist *l, const char *s)
 	return n;
 }
 
+/* Did the engine refuse our client certificate (or the lack of one)?  With TLS 1.3 its
+ * verdict comes after the handshake, as an alert on our first read; or, as often, its close
+ * overtakes the alert (it resets a connection that holds our unread request) and all we see
+ * is a reset or a dead socket right after a handshake of this very transfer. */
+static bool client_refused(const struct engine *e, CURLcode rc, const char *why)
+{
+	curl_off_t handshake_us = 0;
+	long status = 0;
+
+	if (strstr(why, "alert") != NULL &&
+	    (strstr(why, "certificate") != NULL || strstr(why, "unknown ca") != NULL))
+		return true;
+	if (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR && rc != CURLE_GOT_NOTHING)
+		return false;
+	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(e->curl, CURLINFO_APPCONNECT_TIME_T, &handshake_us);
+	return status == 0 && handshake_us > 0;
+}
+
+/* A failed TLS transfer said in terms of the DOCKER_CERT_PATH files: -1 with err set, or 0
+ * when rc is not about TLS. */
+static int tls_error(const struct engine *e, CURLcode rc, const char *errbuf, struct px_error *err)
+{
+	const char *why = errbuf != NULL && *errbuf != '\0' ? errbuf : curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		/* the engine's certificate: another CA, expired, or not for this name or address */
+		return px_error_set(err, 0,
+				    "engine at %s: TLS certificate verification failed against CA "
+				    "'%s' (DOCKER_CERT_PATH): %s",
+				    e->display, e->tls_ca, why);
+	case CURLE_SSL_CACERT_BADFILE:
+		return px_error_set(err, 0, "engine at %s: cannot use TLS CA certificate '%s': %s",
+				    e->display, e->tls_ca, why);
+	case CURLE_SSL_CERTPROBLEM:
+		return px_error_set(err, 0,
+				    "engine at %s: cannot use TLS client certificate '%s' with key "
+				    "'%s' (an encrypted key is not supported): %s",
+				    e->display, e->tls_cert ? e->tls_cert : "",
+				    e->tls_key ? e->tls_key : "", why);
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CIPHER:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+		/* a plain HTTP answer read as a TLS record */
+		if (strstr(why, "wrong version number") != NULL)
+			return px_error_set(
+			    err, 0,
+			    "engine at %s does not speak TLS (unset DOCKER_TLS_VERIFY "
+			    "if it listens without TLS): %s",
+			    e->display, why);
+		if (client_refused(e, rc, why)) {
+			if (e->tls_cert == NULL)
+				return px_error_set(
+				    err, 0,
+				    "engine at %s requires a TLS client certificate: "
+				    "there is no cert.pem and key.pem in '%s' "
+				    "(DOCKER_CERT_PATH): %s",
+				    e->display, e->cert_dir, why);
+			return px_error_set(
+			    err, 0, "engine at %s rejected the TLS client certificate '%s': %s",
+			    e->display, e->tls_cert, why);
+		}
+		if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_SSL_CIPHER)
+			return px_error_set(err, 0,
+					    "engine at %s: TLS handshake failed (certificates from "
+					    "'%s', DOCKER_CERT_PATH): %s",
+					    e->display, e->cert_dir, why);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /* Turn a failed transfer into a message that says what to do about it. */
 static int transport_error(struct engine *e, CURLcode rc, const char *errbuf, const char *method,
 			   const char *path, struct px_error *err)
@@ -580,6 +696,8 @@ static int transport_error(struct engine *e, CURLcode rc, const char *errbuf, co
 	bool is_unix = e->host.transport == ENGINE_UNIX;
 
 	curl_easy_getinfo(e->curl, CURLINFO_OS_ERRNO, &oserr);
+	if (e->tls && tls_error(e, rc, errbuf, err) < 0)
+		return -1;
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
 		if (oserr == EACCES || oserr == EPERM) {
@@ -619,14 +737,6 @@ static int transport_error(struct engine *e, CURLcode rc, const char *errbuf, co
 		px_error_set(err, 0, "engine request '%s %s' interrupted", method, path);
 		set_errnum(err, ECANCELED);
 		return -1;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CIPHER:
-		px_error_from_curl(err, rc, errbuf, "tls");
-		return px_error_wrap(err, "engine at %s (certificates from '%s', DOCKER_CERT_PATH)",
-				     e->display, e->cert_dir != NULL ? e->cert_dir : "");
 	default:
 		px_error_from_curl(err, rc, errbuf, "engine request");
 		return px_error_wrap(err, "%s %s at %s", method, path, e->display);
@@ -637,10 +747,19 @@ static int transport_error(struct engine *e, CURLcode rc, const char *errbuf, co
 static int http_error(const struct xfer *x, struct px_error *err)
 {
 	const char *body = px_buf_cstr(&x->body);
-	json_t *j = json_loadb(body, x->body.len, 0, NULL);
-	const char *msg = json_string_value(json_object_get(j, "message"));
+	json_t *j;
+	const char *msg;
 	size_t len;
 
+	/* what Go's TLS server answers to plain HTTP */
+	if (x->status == 400 && !x->e->tls &&
+	    strstr(body, "HTTP request to an HTTPS server") != NULL)
+		return px_error_set(
+		    err, 0,
+		    "the engine speaks TLS: set DOCKER_TLS_VERIFY=1 and "
+		    "DOCKER_CERT_PATH (a directory with ca.pem, cert.pem and key.pem)");
+	j = json_loadb(body, x->body.len, 0, NULL);
+	msg = json_string_value(json_object_get(j, "message"));
 	if (msg != NULL && *msg != '\0') {
 		px_error_set(err, 0, "engine: %s", msg);
 	} else {
@@ -656,14 +775,24 @@ static int http_error(const struct xfer *x, struct px_error *err)
 	return -1;
 }
 
+/* A request body: JSON, or raw bytes of some content type (a build context). */
+struct payload {
+	const json_t *json; /* encoded here; NULL for none (or raw) */
+	const char *raw;    /* not NUL-terminated: tar data holds zeros */
+	size_t raw_len;
+	const char *content_type; /* of raw */
+};
+
 /* Run one request (full_path includes any version prefix).  0: 2xx, body in x->body unless
  * on_data took it; 1: on_data or an interrupt stopped it; -1: err set. */
-static int perform(struct engine *e, const char *method, const char *full_path, const json_t *body,
-		   struct xfer *x, struct px_error *err)
+static int perform(struct engine *e, const char *method, const char *full_path,
+		   const struct payload *body, struct xfer *x, struct px_error *err)
 {
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL;
-	char *url = NULL, *payload = NULL;
+	char *url = NULL, *json = NULL, *ctype = NULL;
+	const char *payload = NULL;
+	size_t payload_len = 0;
 	CURL *c = e->curl;
 	CURLcode rc;
 	int ret = -1;
@@ -700,24 +829,35 @@ static int perform(struct engine *e, const char *method, const char *full_path, 
 	if (e->tls) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-		if (e->tls_ca != NULL)
-			curl_easy_setopt(c, CURLOPT_CAINFO, e->tls_ca);
-		if (e->tls_cert != NULL)
+		/* ca.pem alone, as docker: libcurl's default CA directory would be trusted too */
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->tls_ca);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+		if (e->tls_cert != NULL) {
 			curl_easy_setopt(c, CURLOPT_SSLCERT, e->tls_cert);
-		if (e->tls_key != NULL)
 			curl_easy_setopt(c, CURLOPT_SSLKEY, e->tls_key);
+			/* without a password OpenSSL asks for one of an encrypted key on the
+			 * terminal, and waits */
+			curl_easy_setopt(c, CURLOPT_KEYPASSWD, "");
+		}
 	}
 
 	/* curl would wait for a 100 Continue on big bodies; the engine never needs that */
 	headers = slist_add(headers, "Expect:");
-	if (body != NULL) {
-		payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (payload == NULL) {
+	if (body != NULL && body->json != NULL) {
+		json = json_dumps(body->json, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (json == NULL) {
 			px_error_set(err, 0, "cannot encode the body of '%s %s' as JSON", method,
 				     full_path);
 			goto out;
 		}
+		payload = json;
+		payload_len = strlen(json);
 		headers = slist_add(headers, "Content-Type: application/json");
+	} else if (body != NULL && body->raw != NULL) {
+		payload = body->raw;
+		payload_len = body->raw_len;
+		xasprintf(&ctype, "Content-Type: %s", body->content_type);
+		headers = slist_add(headers, ctype);
 	}
 	if (strcmp(method, "GET") == 0 && payload == NULL) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -727,8 +867,7 @@ static int perform(struct engine *e, const char *method, const char *full_path, 
 		if (payload != NULL || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
 			/* an empty POST still says Content-Length: 0 */
 			curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload != NULL ? payload : "");
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-					 (curl_off_t)(payload != NULL ? strlen(payload) : 0));
+			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)payload_len);
 			if (payload == NULL)
 				headers = slist_add(headers, "Content-Type:");
 		}
@@ -760,7 +899,8 @@ out:
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
 	curl_slist_free_all(headers);
-	free(payload);
+	free(json);
+	free(ctype);
 	free(url);
 	return ret;
 }
@@ -826,7 +966,7 @@ int engine_request(struct engine *e, const char *method, const char *path, const
 		*out_json = NULL;
 	if (versioned(e, path, &full, err) < 0)
 		goto out;
-	ret = perform(e, method, full, body, &x, err);
+	ret = perform(e, method, full, &(struct payload){.json = body}, &x, err);
 	if (status != NULL)
 		*status = x.status;
 	if (ret < 0)
@@ -848,8 +988,9 @@ out:
 	return ret;
 }
 
-int engine_stream(struct engine *e, const char *method, const char *path, const json_t *body,
-		  engine_data_fn on_data, void *data, long *status, struct px_error *err)
+static int stream_payload(struct engine *e, const char *method, const char *path,
+			  const struct payload *body, engine_data_fn on_data, void *data,
+			  long *status, struct px_error *err)
 {
 	struct xfer x = {.body = PX_BUF_INIT, .on_data = on_data, .data = data};
 	char *full = NULL;
@@ -866,6 +1007,24 @@ out:
 	px_buf_release(&x.body);
 	free(full);
 	return ret;
+}
+
+int engine_stream(struct engine *e, const char *method, const char *path, const json_t *body,
+		  engine_data_fn on_data, void *data, long *status, struct px_error *err)
+{
+	return stream_payload(e, method, path, &(struct payload){.json = body}, on_data, data,
+			      status, err);
+}
+
+int engine_stream_raw(struct engine *e, const char *method, const char *path,
+		      const char *content_type, const void *body, size_t len,
+		      engine_data_fn on_data, void *data, long *status, struct px_error *err)
+{
+	/* a zero-length body still needs a non-NULL pointer to be sent as a body */
+	const struct payload p = {
+	    .raw = body != NULL ? body : "", .raw_len = len, .content_type = content_type};
+
+	return stream_payload(e, method, path, &p, on_data, data, status, err);
 }
 
 int engine_call(struct engine *e, const char *method, const char *path, long ok_status,

@@ -1,0 +1,181 @@
+/* exec.c - a command run inside a running container (docker exec without a TTY): create the
+ * exec, attach to its multiplexed output until it ends, then read its exit code. */
+#include "engine/transport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "base/xmalloc.h"
+
+/* How long an exec may still look running once its output ended (it never should). */
+#define EXEC_EXIT_WAIT_MS 10000
+
+struct exec_sink {
+	struct engine_demux demux;
+	struct px_buf *out;
+	struct px_buf *errout;
+	struct px_error derr;
+	bool failed;
+};
+
+static int exec_frame(int stream, const char *buf, size_t len, void *data)
+{
+	struct exec_sink *s = data;
+
+	/* the engine's own error (3) goes with the command's stderr */
+	if (stream == ENGINE_STDOUT && s->out != NULL)
+		px_buf_add(s->out, buf, len);
+	else if ((stream == ENGINE_STDERR || stream == ENGINE_SYSERR) && s->errout != NULL)
+		px_buf_add(s->errout, buf, len);
+	return 0;
+}
+
+static int exec_data(const char *buf, size_t len, void *data)
+{
+	struct exec_sink *s = data;
+
+	if (engine_demux_feed(&s->demux, buf, len, exec_frame, s, &s->derr) < 0) {
+		s->failed = true;
+		return 1;
+	}
+	return 0;
+}
+
+static json_t *string_array(const char *const *v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* GET /exec/{id}/json until it is no longer running.  The engine sets the exit code before
+ * it closes the output, so the first answer is normally final; the poll is a safety net
+ * against engines that do it the other way round. */
+static int exec_exit_code(struct engine *e, const char *path, int *exit_code, struct px_error *err)
+{
+	long deadline = now_ms() + EXEC_EXIT_WAIT_MS, pause = 5;
+	json_t *res = NULL, *code;
+	int ret = -1;
+
+	for (;;) {
+		if (engine_request(e, "GET", path, NULL, NULL, &res, err) < 0)
+			goto out;
+		code = json_object_get(res, "ExitCode");
+		if (!json_is_true(json_object_get(res, "Running")) && json_is_integer(code)) {
+			if (exit_code != NULL)
+				*exit_code = (int)json_integer_value(code);
+			ret = 0;
+			goto out;
+		}
+		json_decref(res);
+		res = NULL;
+		if (now_ms() >= deadline) {
+			px_error_set(err, 0,
+				     "the command's output ended but it still runs after %d s",
+				     EXEC_EXIT_WAIT_MS / 1000);
+			goto out;
+		}
+		sleep_ms(pause);
+		pause = pause < 200 ? pause * 2 : 200;
+	}
+out:
+	json_decref(res);
+	return ret;
+}
+
+int engine_exec(struct engine *e, const char *container, const char *const *argv,
+		const char *const *env, const char *workdir, const char *user, struct px_buf *out,
+		struct px_buf *errout, int *exit_code, struct px_error *err)
+{
+	struct exec_sink sink = {.out = out, .errout = errout, .derr = PX_ERROR_INIT};
+	json_t *body = NULL, *start = NULL, *res = NULL;
+	char *cpath = NULL, *esc = NULL, *path = NULL;
+	const char *exec_id;
+	long status = 0;
+	int rc, ret = -1;
+
+	engine_demux_init(&sink.demux);
+	if (engine_check_arg(container, "container id", err) < 0)
+		goto wrap;
+	if (argv == NULL || argv[0] == NULL) {
+		px_error_set(err, 0, "no command to run");
+		goto wrap;
+	}
+	body = json_pack("{s:b,s:b,s:b,s:b,s:o}", "AttachStdin", 0, "AttachStdout", 1,
+			 "AttachStderr", 1, "Tty", 0, "Cmd", string_array(argv));
+	if (env != NULL)
+		json_object_set_new(body, "Env", string_array(env));
+	if (workdir != NULL && *workdir != '\0')
+		json_object_set_new(body, "WorkingDir", json_string(workdir));
+	if (user != NULL && *user != '\0')
+		json_object_set_new(body, "User", json_string(user));
+	esc = engine_path_escape(
+	    container[0] == '/' && container[1] != '\0' ? container + 1 : container, false);
+	xasprintf(&cpath, "/containers/%s/exec", esc);
+	/* 404: no such container; 409: it is not running (the engine says which) */
+	if (engine_request(e, "POST", cpath, body, &status, &res, err) < 0)
+		goto wrap;
+	exec_id = json_string_value(json_object_get(res, "Id"));
+	if (exec_id == NULL || *exec_id == '\0') {
+		px_error_set(err, 0, "engine: the answer has no exec Id");
+		goto wrap;
+	}
+	free(esc);
+	esc = engine_path_escape(exec_id, false);
+	xasprintf(&path, "/exec/%s/start", esc);
+	/* the engine takes the connection over and writes the multiplexed output until the
+	 * command's streams close, then closes it: the body ends with the connection */
+	start = json_pack("{s:b,s:b}", "Detach", 0, "Tty", 0);
+	rc = engine_stream(e, "POST", path, start, exec_data, &sink, NULL, err);
+	if (sink.failed) {
+		px_error_move(err, &sink.derr);
+		goto wrap;
+	}
+	if (rc < 0)
+		goto wrap;
+	if (rc == 1) {
+		engine_error_interrupted(err);
+		goto wrap;
+	}
+	if (engine_demux_finish(&sink.demux, err) < 0)
+		goto wrap;
+	free(path);
+	xasprintf(&path, "/exec/%s/json", esc);
+	if (exec_exit_code(e, path, exit_code, err) < 0)
+		goto wrap;
+	ret = 0;
+	goto out;
+wrap:
+	px_error_wrap(err, "cannot run '%s' in container '%s'",
+		      argv != NULL && argv[0] != NULL ? argv[0] : "",
+		      container != NULL ? container : "");
+out:
+	px_error_clear(&sink.derr);
+	json_decref(body);
+	json_decref(start);
+	json_decref(res);
+	free(cpath);
+	free(esc);
+	free(path);
+	return ret;
+}
