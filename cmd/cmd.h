@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "compose/compose.h"
+#include "stack/stack.h"
 
 /* Exit codes (DESIGN.md "Commands"). */
 enum {
@@ -31,6 +32,13 @@ struct cmd {
 extern const struct cmd cmd_help;
 extern const struct cmd cmd_version;
 extern const struct cmd cmd_config;
+extern const struct cmd cmd_up;
+extern const struct cmd cmd_down;
+extern const struct cmd cmd_start;
+extern const struct cmd cmd_stop;
+extern const struct cmd cmd_restart;
+extern const struct cmd cmd_ps;
+extern const struct cmd cmd_build;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);
@@ -41,5 +49,28 @@ int cmd_usage_error(const struct cmd *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* True when argv (after the command name) asks for help: -h or --help. */
 int cmd_help_requested(int argc, char **argv);
+
+/* What the lifecycle commands (up, down, start, stop, restart, ps, build) share: the
+ * loaded project, a pinged engine, progress on stderr and a stack handle (lifecycle.c). */
+struct cmd_stack {
+	struct compose_project_ref ref;
+	struct compose_project *project;
+	struct engine *engine;
+	struct stack_progress *progress; /* NULL when not asked for */
+	struct stack *stack;
+};
+
+/* Load the project as `config` does (warnings printed), open and ping the engine; with
+ * signals, block SIGINT and SIGTERM (before any thread starts) so that the stack takes
+ * them as an interrupt of its operation.  On failure everything is released; cs is
+ * released by cmd_stack_close. */
+int cmd_stack_open(struct cmd_stack *cs, struct cmd_ctx *ctx, bool progress, bool signals,
+		   struct px_error *err);
+void cmd_stack_close(struct cmd_stack *cs);
+/* Parse a non-negative number of seconds for flag; -1 (and a usage error printed) when
+ * it is not one. */
+int cmd_parse_seconds(const struct cmd *c, const char *flag, const char *value);
+/* The usage error of an unknown or incomplete flag, as getopt left it. */
+int cmd_flag_error(const struct cmd *c, int argc, char **argv, int opt);
 
 #endif

@@ -11,6 +11,13 @@ static const struct cmd *const commands[] = {
     &cmd_help,
     &cmd_version,
     &cmd_config,
+    &cmd_up,
+    &cmd_down,
+    &cmd_start,
+    &cmd_stop,
+    &cmd_restart,
+    &cmd_ps,
+    &cmd_build,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

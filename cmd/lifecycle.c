@@ -1,0 +1,93 @@
+/* lifecycle.c - what the stack commands share: load the project, reach the engine, take
+ * SIGINT/SIGTERM as an interrupt of the operation, and parse their common flags. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+
+/* Each warning of the load once (the loader avoids repeats; two paths may still meet). */
+static void print_warnings(const struct compose_strv *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(w->v[i], w->v[j]) == 0;
+		if (!seen)
+			px_warn("%s", w->v[i]);
+	}
+}
+
+int cmd_stack_open(struct cmd_stack *cs, struct cmd_ctx *ctx, bool progress, bool signals,
+		   struct px_error *err)
+{
+	static const int sigs[] = {SIGINT, SIGTERM};
+	char *cwd = NULL;
+
+	memset(cs, 0, sizeof(*cs));
+	/* blocked before any thread exists, so every thread inherits the mask and the
+	 * signals wait for a signalfd instead of killing the process mid-operation */
+	if (signals && px_block_signals(sigs, 2, NULL, err) < 0)
+		return -1;
+	cwd = getcwd(NULL, 0);
+	if (cwd == NULL) {
+		px_error_set(err, errno, "cannot get the current directory");
+		goto fail;
+	}
+	if (compose_project_resolve(&cs->ref, &ctx->opts, cwd, err) < 0 ||
+	    compose_load(&cs->project, &cs->ref, &ctx->opts, err) < 0)
+		goto fail;
+	print_warnings(&cs->project->warnings);
+	if (engine_open(&cs->engine, NULL, err) < 0 || engine_ping(cs->engine, err) < 0)
+		goto fail;
+	if (progress)
+		cs->progress = stack_progress_new(stderr, -1);
+	if (stack_open(&cs->stack, cs->engine, cs->project, cs->progress, err) < 0)
+		goto fail;
+	stack_set_signals(cs->stack, signals);
+	free(cwd);
+	return 0;
+fail:
+	free(cwd);
+	cmd_stack_close(cs);
+	return -1;
+}
+
+void cmd_stack_close(struct cmd_stack *cs)
+{
+	stack_free(cs->stack);
+	stack_progress_free(cs->progress);
+	engine_free(cs->engine);
+	compose_project_free(cs->project);
+	compose_project_ref_release(&cs->ref);
+	memset(cs, 0, sizeof(*cs));
+}
+
+int cmd_parse_seconds(const struct cmd *c, const char *flag, const char *value)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < 0 || v > 86400L * 365) {
+		cmd_usage_error(c, "invalid %s '%s' (a number of seconds)", flag, value);
+		return -1;
+	}
+	return (int)v;
+}
+
+int cmd_flag_error(const struct cmd *c, int argc, char **argv, int opt)
+{
+	const char *arg = (optind - 1 < argc && optind > 0) ? argv[optind - 1] : "?";
+
+	if (opt == ':')
+		return cmd_usage_error(c, "flag '%s' needs a value", arg);
+	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+		return cmd_usage_error(c, "unknown flag '-%c'", optopt);
+	return cmd_usage_error(c, "unknown flag '%s'", arg);
+}
