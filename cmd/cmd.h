@@ -72,5 +72,9 @@ void cmd_stack_close(struct cmd_stack *cs);
 int cmd_parse_seconds(const struct cmd *c, const char *flag, const char *value);
 /* The usage error of an unknown or incomplete flag, as getopt left it. */
 int cmd_flag_error(const struct cmd *c, int argc, char **argv, int opt);
+/* Parse [-t N] [SERVICE...] and run op (stack_stop, stack_restart) on them. */
+int cmd_run_timed(const struct cmd *c, struct cmd_ctx *ctx, int argc, char **argv,
+		  int (*op)(struct stack *st, char *const *services, size_t n, int timeout_s,
+			    struct px_error *err));
 
 #endif

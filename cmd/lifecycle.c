@@ -91,3 +91,45 @@ int cmd_flag_error(const struct cmd *c, int argc, char **argv, int opt)
 		return cmd_usage_error(c, "unknown flag '-%c'", optopt);
 	return cmd_usage_error(c, "unknown flag '%s'", arg);
 }
+
+/* `stop` and `restart`: [-t N] [SERVICE...], then op on the named services (all when
+ * none is named) with that timeout. */
+int cmd_run_timed(const struct cmd *c, struct cmd_ctx *ctx, int argc, char **argv,
+		  int (*op)(struct stack *st, char *const *services, size_t n, int timeout_s,
+			    struct px_error *err))
+{
+	static const struct option opts[] = {
+	    {"timeout", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct cmd_stack cs = {0};
+	struct px_error err = PX_ERROR_INIT;
+	int opt, timeout_s = -1, rc = CMD_FAILED;
+
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+:t:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't':
+			timeout_s = cmd_parse_seconds(c, "--timeout", optarg);
+			if (timeout_s < 0)
+				return CMD_USAGE;
+			break;
+		case 'h':
+			fputs(c->usage, stdout);
+			return CMD_OK;
+		default:
+			return cmd_flag_error(c, argc, argv, opt);
+		}
+	}
+	if (cmd_stack_open(&cs, ctx, true, true, &err) < 0)
+		goto out;
+	if (op(cs.stack, argv + optind, (size_t)(argc - optind), timeout_s, &err) == 0)
+		rc = CMD_OK;
+	cmd_stack_close(&cs);
+out:
+	if (rc != CMD_OK)
+		px_error_log("%s", px_error_msg(&err));
+	px_error_clear(&err);
+	return rc;
+}
