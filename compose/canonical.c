@@ -10,19 +10,38 @@
 #include "compose/cast.h"
 #include "compose/node.h"
 
-/* A growing list of nodes (map pairs or sequence items) before the final arena node. */
+/* A growing list of nodes (map pairs or sequence items) before the final arena node.
+ * The first ones go to inline room: a port or a volume is a map of a few pairs, and
+ * 2,000 services make 8,000 of them. */
 struct nodes {
-	struct cnode **v;
+	struct cnode **v; /* inline, or malloc'd once inline is full */
 	size_t n, cap;
+	struct cnode *inline_v[16];
 };
 
 static void nodes_push(struct nodes *l, struct cnode *n)
 {
+	if (l->v == NULL) {
+		l->v = l->inline_v;
+		l->cap = sizeof(l->inline_v) / sizeof(l->inline_v[0]);
+	}
 	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 8;
-		l->v = xreallocarray(l->v, l->cap, sizeof(struct cnode *));
+		l->cap *= 2;
+		if (l->v == l->inline_v)
+			l->v = memcpy(xreallocarray(NULL, l->cap, sizeof(struct cnode *)),
+				      l->inline_v, sizeof(l->inline_v));
+		else
+			l->v = xreallocarray(l->v, l->cap, sizeof(struct cnode *));
 	}
 	l->v[l->n++] = n;
+}
+
+static void nodes_release(struct nodes *l)
+{
+	if (l->v != l->inline_v)
+		free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
 }
 
 /* Turn l into an arena sequence (or map of l->n / 2 pairs) and free l. */
@@ -36,21 +55,34 @@ static struct cnode *nodes_finish(struct cnode_arena *a, struct nodes *l, bool m
 		memcpy(out->items, l->v, l->n * sizeof(struct cnode *));
 	/* what replaces a node keeps its !reset / !override meaning */
 	out->tag = orig->tag;
-	free(l->v);
-	l->v = NULL;
-	l->n = l->cap = 0;
+	nodes_release(l);
 	return out;
 }
 
+/* A scalar at at's place: str() copies s, lit() refers to it, so s must be a literal
+ * or a string of the tree (another node's value, or its tail). */
 static struct cnode *str(struct cnode_arena *a, const char *s, bool quoted, const struct cnode *at)
 {
 	return cnode_new_scalar(a, s, quoted, at->mark);
 }
 
+static struct cnode *lit(struct cnode_arena *a, const char *s, bool quoted, const struct cnode *at)
+{
+	return cnode_new_scalar_ref(a, s, quoted, at->mark);
+}
+
+/* A plain scalar of a literal that is always valid where it is put (cnode_shared_scalar):
+ * the keys of long syntax, and the values it fills in ("true", "ingress" ...). */
+static struct cnode *konst(struct cnode_arena *a, const char *literal, const struct cnode *at)
+{
+	return cnode_shared_scalar(a, literal, at->mark);
+}
+
+/* key is a literal, and a key compose knows where it is put */
 static void pair(struct cnode_arena *a, struct nodes *l, const char *key, struct cnode *val,
 		 const struct cnode *at)
 {
-	nodes_push(l, str(a, key, false, at));
+	nodes_push(l, konst(a, key, at));
 	nodes_push(l, val);
 }
 
@@ -66,6 +98,19 @@ struct port_entry {
 	unsigned target;
 	char *published; /* owned; NULL when not published */
 };
+
+/* v in decimal, at the end of buf: a port a load formats thousands of times, for which
+ * snprintf's format machinery is most of the cost. */
+static const char *uint_text(char buf[12], unsigned v)
+{
+	char *p = buf + 11;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	return p;
+}
 
 /* go-connections' port number: decimal (ParseInt base 10), 0..65535. */
 static bool port_number(const char *s, size_t len, unsigned *out)
@@ -200,13 +245,22 @@ static int parse_port(const char *raw, char **ip_out, char proto[8], struct port
 	count = cend - cstart + 1;
 	e = xcalloc(count, sizeof(*e));
 	for (size_t i = 0; i < count; i++) {
+		char num[12];
+		const char *t;
+		size_t tlen;
+
 		e[i].target = cstart + (unsigned)i;
-		snprintf(e[i].key, sizeof(e[i].key), "%u/%s", e[i].target, proto);
+		/* "<port>/<proto>": at most 5 digits, '/' and 7 bytes of proto */
+		t = uint_text(num, e[i].target);
+		tlen = strlen(t);
+		memcpy(e[i].key, t, tlen);
+		e[i].key[tlen] = '/';
+		memcpy(e[i].key + tlen + 1, proto, strlen(proto) + 1);
 		if (host[0] != '\0') {
 			if (count == 1 && hstart != hend)
 				xasprintf(&e[i].published, "%u-%u", hstart, hend);
 			else
-				xasprintf(&e[i].published, "%u", hstart + (unsigned)i);
+				e[i].published = xstrdup(uint_text(num, hstart + (unsigned)i));
 		}
 	}
 	qsort(e, count, sizeof(*e), port_entry_cmp);
@@ -222,7 +276,7 @@ out:
 static int canon_ports(struct cnode_arena *a, const struct cnode *ports, struct cnode **out,
 		       struct px_error *err)
 {
-	struct nodes items = {NULL, 0, 0};
+	struct nodes items = {0};
 
 	for (size_t i = 0; i < ports->n; i++) {
 		struct cnode *it = ports->items[i];
@@ -236,7 +290,7 @@ static int canon_ports(struct cnode_arena *a, const struct cnode *ports, struct 
 			continue;
 		}
 		if (it->kind != CNODE_SCALAR || cnode_is_null(it)) {
-			free(items.v);
+			nodes_release(&items);
 			return cnode_error(err, it,
 					   "invalid port specification: expected a string, a "
 					   "number or a mapping, got %s",
@@ -245,7 +299,7 @@ static int canon_ports(struct cnode_arena *a, const struct cnode *ports, struct 
 		compose_scalar_resolve(it, &sc);
 		if (sc.type == COMPOSE_SCALAR_INT) {
 			/* a bare number is the container port, nothing else implied */
-			struct nodes m = {NULL, 0, 0};
+			struct nodes m = {0};
 			char *t;
 
 			xasprintf(&t, "%lld", (long long)sc.i);
@@ -258,16 +312,16 @@ static int canon_ports(struct cnode_arena *a, const struct cnode *ports, struct 
 			cnode_error(err, it, "invalid port specification \"%s\": %s", it->value,
 				    why);
 			free(why);
-			free(items.v);
+			nodes_release(&items);
 			return -1;
 		}
 		for (size_t k = 0; k < n; k++) {
-			struct nodes m = {NULL, 0, 0};
-			char t[16];
+			struct nodes m = {0};
+			char num[12];
+			const char *t = uint_text(num, e[k].target);
 			struct cnode *entry;
 
-			snprintf(t, sizeof(t), "%u", e[k].target);
-			pair(a, &m, "mode", str(a, "ingress", false, it), it);
+			pair(a, &m, "mode", konst(a, "ingress", it), it);
 			if (ip != NULL)
 				pair(a, &m, "host_ip", str(a, ip, true, it), it);
 			pair(a, &m, "target", str(a, t, false, it), it);
@@ -367,36 +421,37 @@ static int volume_section(struct volume_spec *v, const char *buf, size_t len, bo
 static struct cnode *volume_node(struct cnode_arena *a, const struct cnode *at,
 				 const struct volume_spec *v, bool typed)
 {
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 	bool bind = typed && is_file_path(v->source);
 	char *target = v->target != NULL && v->target[0] != '\0'
 			   ? px_path_clean(v->target)
 			   : xstrdup(v->target ? v->target : "");
 	struct cnode *out;
 
-	pair(a, &m, "type", str(a, bind ? "bind" : "volume", false, at), at);
+	pair(a, &m, "type", konst(a, bind ? "bind" : "volume", at), at);
 	if (v->source != NULL)
 		pair(a, &m, "source", str(a, v->source, true, at), at);
 	pair(a, &m, "target", str(a, target, true, at), at);
 	if (v->read_only)
-		pair(a, &m, "read_only", str(a, "true", false, at), at);
+		pair(a, &m, "read_only", konst(a, "true", at), at);
 	if (bind || (typed && v->bind)) {
-		struct nodes b = {NULL, 0, 0};
+		struct nodes b = {0};
 
+		/* both point to literals (volume_section) */
 		if (v->selinux != NULL)
-			pair(a, &b, "selinux", str(a, v->selinux, false, at), at);
+			pair(a, &b, "selinux", lit(a, v->selinux, false, at), at);
 		if (v->propagation != NULL)
-			pair(a, &b, "propagation", str(a, v->propagation, false, at), at);
+			pair(a, &b, "propagation", lit(a, v->propagation, false, at), at);
 		/* short syntax binds create a missing host path (docker-compose v1's rule) */
 		if (bind)
-			pair(a, &b, "create_host_path", str(a, "true", false, at), at);
+			pair(a, &b, "create_host_path", konst(a, "true", at), at);
 		pair(a, &m, "bind", nodes_finish(a, &b, true, at), at);
 	}
 	if (typed && (!bind || v->volume)) {
-		struct nodes b = {NULL, 0, 0};
+		struct nodes b = {0};
 
 		if (v->nocopy)
-			pair(a, &b, "nocopy", str(a, "true", false, at), at);
+			pair(a, &b, "nocopy", konst(a, "true", at), at);
 		pair(a, &m, "volume", nodes_finish(a, &b, true, at), at);
 	}
 	free(target);
@@ -448,7 +503,7 @@ out:
 
 static struct cnode *one_key(struct cnode_arena *a, const char *key, const struct cnode *val)
 {
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 	struct cnode *v = cnode_clone(a, val);
 
 	v->tag = CNODE_TAG_NONE;
@@ -458,7 +513,7 @@ static struct cnode *one_key(struct cnode_arena *a, const char *key, const struc
 
 static struct cnode *string_to_list(struct cnode_arena *a, const struct cnode *n)
 {
-	struct nodes l = {NULL, 0, 0};
+	struct nodes l = {0};
 	struct cnode *v = cnode_clone(a, n);
 
 	v->tag = CNODE_TAG_NONE;
@@ -469,16 +524,16 @@ static struct cnode *string_to_list(struct cnode_arena *a, const struct cnode *n
 static int canon_depends_on(struct cnode_arena *a, const struct cnode *d, struct cnode **out,
 			    struct px_error *err)
 {
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 
 	if (d->kind == CNODE_SEQ) {
 		for (size_t i = 0; i < d->n; i++) {
 			struct cnode *it = d->items[i];
-			struct nodes e = {NULL, 0, 0};
+			struct nodes e = {0};
 			bool dup = false;
 
 			if (!is_str(it)) {
-				free(m.v);
+				nodes_release(&m);
 				return cnode_error(err, it,
 						   "depends_on entries must be service names");
 			}
@@ -486,9 +541,9 @@ static int canon_depends_on(struct cnode_arena *a, const struct cnode *d, struct
 				dup = dup || strcmp(m.v[k]->value, it->value) == 0;
 			if (dup)
 				continue;
-			pair(a, &e, "condition", str(a, "service_started", false, it), it);
-			pair(a, &e, "required", str(a, "true", false, it), it);
-			nodes_push(&m, str(a, it->value, false, it));
+			pair(a, &e, "condition", konst(a, "service_started", it), it);
+			pair(a, &e, "required", konst(a, "true", it), it);
+			nodes_push(&m, lit(a, it->value, false, it));
 			nodes_push(&m, nodes_finish(a, &e, true, it));
 		}
 		*out = nodes_finish(a, &m, true, d);
@@ -500,10 +555,10 @@ static int canon_depends_on(struct cnode_arena *a, const struct cnode *d, struct
 	}
 	for (size_t i = 0; i < d->n; i++) {
 		struct cnode *k = cnode_key(d, i), *v = cnode_val(d, i);
-		struct nodes e = {NULL, 0, 0};
+		struct nodes e = {0};
 
 		if (v->kind != CNODE_MAP) {
-			free(m.v);
+			nodes_release(&m);
 			return cnode_error(
 			    err, v,
 			    "depends_on '%s' must be a mapping (condition, required, restart)",
@@ -512,9 +567,9 @@ static int canon_depends_on(struct cnode_arena *a, const struct cnode *d, struct
 		for (size_t j = 0; j < 2 * v->n; j++)
 			nodes_push(&e, v->items[j]);
 		if (cnode_map_get(v, "condition") == NULL)
-			pair(a, &e, "condition", str(a, "service_started", false, v), v);
+			pair(a, &e, "condition", konst(a, "service_started", v), v);
 		if (cnode_map_get(v, "required") == NULL)
-			pair(a, &e, "required", str(a, "true", false, v), v);
+			pair(a, &e, "required", konst(a, "true", v), v);
 		nodes_push(&m, k);
 		nodes_push(&m, nodes_finish(a, &e, true, v));
 	}
@@ -524,17 +579,17 @@ static int canon_depends_on(struct cnode_arena *a, const struct cnode *d, struct
 
 static struct cnode *env_file_entry(struct cnode_arena *a, struct cnode *it)
 {
-	struct nodes e = {NULL, 0, 0};
+	struct nodes e = {0};
 
 	if (is_str(it)) {
-		pair(a, &e, "path", cnode_new_scalar(a, it->value, true, it->mark), it);
-		pair(a, &e, "required", str(a, "true", false, it), it);
+		pair(a, &e, "path", lit(a, it->value, true, it), it);
+		pair(a, &e, "required", konst(a, "true", it), it);
 		return nodes_finish(a, &e, true, it);
 	}
 	if (it->kind == CNODE_MAP && cnode_map_get(it, "required") == NULL) {
 		for (size_t j = 0; j < 2 * it->n; j++)
 			nodes_push(&e, it->items[j]);
-		pair(a, &e, "required", str(a, "true", false, it), it);
+		pair(a, &e, "required", konst(a, "true", it), it);
 		return nodes_finish(a, &e, true, it);
 	}
 	return it;
@@ -542,7 +597,7 @@ static struct cnode *env_file_entry(struct cnode_arena *a, struct cnode *it)
 
 static struct cnode *canon_env_file(struct cnode_arena *a, const struct cnode *ef)
 {
-	struct nodes l = {NULL, 0, 0};
+	struct nodes l = {0};
 
 	if (is_str(ef)) {
 		nodes_push(&l, env_file_entry(a, (struct cnode *)ef));
@@ -558,7 +613,7 @@ static struct cnode *canon_env_file(struct cnode_arena *a, const struct cnode *e
 
 static struct cnode *canon_service_networks(struct cnode_arena *a, const struct cnode *nets)
 {
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 
 	if (nets->kind != CNODE_SEQ)
 		return (struct cnode *)nets;
@@ -572,8 +627,8 @@ static struct cnode *canon_service_networks(struct cnode_arena *a, const struct 
 			dup = dup || strcmp(m.v[k]->value, it->value) == 0;
 		if (dup)
 			continue;
-		nodes_push(&m, str(a, it->value, false, it));
-		nodes_push(&m, str(a, "", false, it)); /* null: joined with no options */
+		nodes_push(&m, lit(a, it->value, false, it));
+		nodes_push(&m, konst(a, "", it)); /* null: joined with no options */
 	}
 	return nodes_finish(a, &m, true, nets);
 }
@@ -583,7 +638,7 @@ static int canon_device(struct cnode_arena *a, struct cnode *it, struct cnode **
 {
 	char *copy, *f[3] = {NULL, NULL, NULL}, *save = NULL;
 	size_t n = 0;
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 	const char *colon = it->value;
 
 	for (n = 1; (colon = strchr(colon, ':')) != NULL; colon++)
@@ -608,7 +663,7 @@ static int canon_device(struct cnode_arena *a, struct cnode *it, struct cnode **
 /* secrets, configs, build.secrets: "name" is {source: name}. */
 static struct cnode *canon_file_mounts(struct cnode_arena *a, const struct cnode *l)
 {
-	struct nodes out = {NULL, 0, 0};
+	struct nodes out = {0};
 
 	if (l->kind != CNODE_SEQ)
 		return (struct cnode *)l;
@@ -622,7 +677,7 @@ static struct cnode *canon_file_mounts(struct cnode_arena *a, const struct cnode
 static int canon_key_value(struct cnode_arena *a, const struct cnode *l, struct cnode **out,
 			   struct px_error *err)
 {
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 
 	if (l->kind != CNODE_SEQ) {
 		*out = (struct cnode *)l;
@@ -634,13 +689,13 @@ static int canon_key_value(struct cnode_arena *a, const struct cnode *l, struct 
 		char *k;
 
 		if (eq == NULL) {
-			free(m.v);
+			nodes_release(&m);
 			return cnode_error(err, it, "invalid value \"%s\", expected key=value",
 					   it->kind == CNODE_SCALAR ? it->value : "");
 		}
 		k = xstrndup(it->value, (size_t)(eq - it->value));
 		nodes_push(&m, str(a, k, false, it));
-		nodes_push(&m, cnode_new_scalar(a, eq + 1, true, it->mark));
+		nodes_push(&m, lit(a, eq + 1, true, it));
 		free(k);
 	}
 	*out = nodes_finish(a, &m, true, l);
@@ -650,7 +705,7 @@ static int canon_key_value(struct cnode_arena *a, const struct cnode *l, struct 
 static int canon_ssh(struct cnode_arena *a, const struct cnode *l, struct cnode **out,
 		     struct px_error *err)
 {
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 
 	if (l->kind != CNODE_SEQ) {
 		*out = (struct cnode *)l;
@@ -662,19 +717,18 @@ static int canon_ssh(struct cnode_arena *a, const struct cnode *l, struct cnode 
 		char *id;
 
 		if (it->kind != CNODE_SCALAR) {
-			free(m.v);
+			nodes_release(&m);
 			return cnode_error(err, it, "invalid ssh key: expected a string");
 		}
 		eq = strchr(it->value, '=');
 		if (eq == NULL && strcmp(it->value, "default") != 0) {
-			free(m.v);
+			nodes_release(&m);
 			return cnode_error(err, it, "invalid ssh key \"%s\"", it->value);
 		}
 		id =
 		    eq != NULL ? xstrndup(it->value, (size_t)(eq - it->value)) : xstrdup(it->value);
 		nodes_push(&m, str(a, id, false, it));
-		nodes_push(&m, eq != NULL ? cnode_new_scalar(a, eq + 1, true, it->mark)
-					  : str(a, "", false, it));
+		nodes_push(&m, eq != NULL ? lit(a, eq + 1, true, it) : konst(a, "", it));
 		free(id);
 	}
 	*out = nodes_finish(a, &m, true, l);
@@ -690,23 +744,27 @@ static int canon_build(struct cnode_arena *a, const struct cnode *b, struct cnod
 		*out = one_key(a, "context", b);
 		return 0;
 	}
-	if (b->kind != CNODE_MAP) {
-		*out = (struct cnode *)b;
+	*out = (struct cnode *)b;
+	if (b->kind != CNODE_MAP)
 		return 0;
-	}
-	c = cnode_clone(a, b);
-	for (size_t i = 0; i < c->n; i++) {
-		const char *k = cnode_key(c, i)->value;
-		struct cnode **v = &c->items[2 * i + 1];
+	/* copied only when a value changes (nodes are shared, never modified) */
+	c = NULL;
+	for (size_t i = 0; i < b->n; i++) {
+		const char *k = cnode_key(b, i)->value;
+		struct cnode *v = cnode_val(b, i);
 
-		if (strcmp(k, "ssh") == 0 && canon_ssh(a, *v, v, err) < 0)
+		if (strcmp(k, "ssh") == 0 && canon_ssh(a, v, &v, err) < 0)
 			return -1;
-		if (strcmp(k, "additional_contexts") == 0 && canon_key_value(a, *v, v, err) < 0)
+		if (strcmp(k, "additional_contexts") == 0 && canon_key_value(a, v, &v, err) < 0)
 			return -1;
 		if (strcmp(k, "secrets") == 0)
-			*v = canon_file_mounts(a, *v);
+			v = canon_file_mounts(a, v);
+		if (v == cnode_val(b, i))
+			continue;
+		if (c == NULL)
+			*out = c = cnode_clone(a, b);
+		c->items[2 * i + 1] = v;
 	}
-	*out = c;
 	return 0;
 }
 
@@ -714,7 +772,7 @@ static int canon_build(struct cnode_arena *a, const struct cnode *b, struct cnod
 static struct cnode *canon_develop(struct cnode_arena *a, const struct cnode *dev)
 {
 	struct cnode *c, **watch;
-	struct nodes l = {NULL, 0, 0};
+	struct nodes l = {0};
 
 	if (dev->kind != CNODE_MAP)
 		return (struct cnode *)dev;
@@ -753,19 +811,21 @@ static struct cnode *canon_healthcheck(struct cnode_arena *a, const struct cnode
 
 	if (hc->kind != CNODE_MAP)
 		return (struct cnode *)hc;
-	c = cnode_clone(a, hc);
-	for (size_t i = 0; i < c->n; i++) {
-		struct cnode *t = cnode_val(c, i);
-		struct nodes l = {NULL, 0, 0};
+	c = NULL; /* copied only when a value changes */
+	for (size_t i = 0; i < hc->n; i++) {
+		struct cnode *t = cnode_val(hc, i);
+		struct nodes l = {0};
 
-		if (strcmp(cnode_key(c, i)->value, "test") != 0 || !is_str(t))
+		if (strcmp(cnode_key(hc, i)->value, "test") != 0 || !is_str(t))
 			continue;
 		/* a string test runs in the container's shell */
-		nodes_push(&l, str(a, "CMD-SHELL", false, t));
-		nodes_push(&l, cnode_new_scalar(a, t->value, true, t->mark));
+		nodes_push(&l, konst(a, "CMD-SHELL", t));
+		nodes_push(&l, lit(a, t->value, true, t));
+		if (c == NULL)
+			c = cnode_clone(a, hc);
 		c->items[2 * i + 1] = nodes_finish(a, &l, false, t);
 	}
-	return c;
+	return c != NULL ? c : (struct cnode *)hc;
 }
 
 static int canon_list_items(struct cnode_arena *a, const struct cnode *l, struct cnode **out,
@@ -795,49 +855,108 @@ static int canon_device_cb(struct cnode_arena *a, const struct cnode *it, struct
 	return canon_device(a, (struct cnode *)it, out, err);
 }
 
+/* The service keys with a short syntax, sorted for bsearch (a service has a dozen keys,
+ * 2,000 services some 24,000: a chain of strcmp() per key cost half a million calls). */
+enum service_form {
+	FORM_BUILD,
+	FORM_DEPENDS_ON,
+	FORM_ENV_FILE,
+	FORM_EXTENDS,
+	FORM_NETWORKS,
+	FORM_VOLUMES,
+	FORM_DEVICES,
+	FORM_FILE_MOUNTS, /* secrets, configs */
+	FORM_PORTS,
+	FORM_HEALTHCHECK,
+	FORM_DEVELOP,
+	FORM_STRING_LIST, /* dns, dns_search, tmpfs, label_file */
+};
+
+static const struct service_key {
+	const char *key;
+	enum service_form form;
+} service_keys[] = {
+    {"build", FORM_BUILD},
+    {"configs", FORM_FILE_MOUNTS},
+    {"depends_on", FORM_DEPENDS_ON},
+    {"develop", FORM_DEVELOP},
+    {"devices", FORM_DEVICES},
+    {"dns", FORM_STRING_LIST},
+    {"dns_search", FORM_STRING_LIST},
+    {"env_file", FORM_ENV_FILE},
+    {"extends", FORM_EXTENDS},
+    {"healthcheck", FORM_HEALTHCHECK},
+    {"label_file", FORM_STRING_LIST},
+    {"networks", FORM_NETWORKS},
+    {"ports", FORM_PORTS},
+    {"secrets", FORM_FILE_MOUNTS},
+    {"tmpfs", FORM_STRING_LIST},
+    {"volumes", FORM_VOLUMES},
+};
+
+static int service_key_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct service_key *)elem)->key);
+}
+
 static int canon_service(struct cnode_arena *a, const struct cnode *svc, struct cnode **out,
 			 struct px_error *err)
 {
 	struct cnode *c = cnode_clone(a, svc);
 
 	for (size_t i = 0; i < c->n; i++) {
-		const char *k = cnode_key(c, i)->value;
+		const struct service_key *sk =
+		    bsearch(cnode_key(c, i)->value, service_keys,
+			    sizeof(service_keys) / sizeof(service_keys[0]), sizeof(service_keys[0]),
+			    service_key_cmp);
 		struct cnode **v = &c->items[2 * i + 1];
 
-		if (cnode_is_null(*v))
+		if (sk == NULL || cnode_is_null(*v))
 			continue;
-		if (strcmp(k, "build") == 0) {
+		switch (sk->form) {
+		case FORM_BUILD:
 			if (canon_build(a, *v, v, err) < 0)
 				return -1;
-		} else if (strcmp(k, "depends_on") == 0) {
+			break;
+		case FORM_DEPENDS_ON:
 			if (canon_depends_on(a, *v, v, err) < 0)
 				return -1;
-		} else if (strcmp(k, "env_file") == 0) {
+			break;
+		case FORM_ENV_FILE:
 			*v = canon_env_file(a, *v);
-		} else if (strcmp(k, "extends") == 0) {
+			break;
+		case FORM_EXTENDS:
 			if (is_str(*v))
 				*v = one_key(a, "service", *v);
-		} else if (strcmp(k, "networks") == 0) {
+			break;
+		case FORM_NETWORKS:
 			*v = canon_service_networks(a, *v);
-		} else if (strcmp(k, "volumes") == 0) {
+			break;
+		case FORM_VOLUMES:
 			if (canon_list_items(a, *v, v, canon_volume, err) < 0)
 				return -1;
-		} else if (strcmp(k, "devices") == 0) {
+			break;
+		case FORM_DEVICES:
 			if (canon_list_items(a, *v, v, canon_device_cb, err) < 0)
 				return -1;
-		} else if (strcmp(k, "secrets") == 0 || strcmp(k, "configs") == 0) {
+			break;
+		case FORM_FILE_MOUNTS:
 			*v = canon_file_mounts(a, *v);
-		} else if (strcmp(k, "ports") == 0) {
+			break;
+		case FORM_PORTS:
 			if ((*v)->kind == CNODE_SEQ && canon_ports(a, *v, v, err) < 0)
 				return -1;
-		} else if (strcmp(k, "healthcheck") == 0) {
+			break;
+		case FORM_HEALTHCHECK:
 			*v = canon_healthcheck(a, *v);
-		} else if (strcmp(k, "develop") == 0) {
+			break;
+		case FORM_DEVELOP:
 			*v = canon_develop(a, *v);
-		} else if (strcmp(k, "dns") == 0 || strcmp(k, "dns_search") == 0 ||
-			   strcmp(k, "tmpfs") == 0 || strcmp(k, "label_file") == 0) {
+			break;
+		case FORM_STRING_LIST:
 			if (is_str(*v))
 				*v = string_to_list(a, *v);
+			break;
 		}
 	}
 	*out = c;
@@ -850,7 +969,7 @@ static int canon_resource(struct cnode_arena *a, const struct cnode *r, struct c
 {
 	struct cnode *ext = cnode_map_get(r, "external"), *name = cnode_map_get(r, "name"),
 		     *extname, *c;
-	struct nodes m = {NULL, 0, 0};
+	struct nodes m = {0};
 
 	*out = (struct cnode *)r;
 	if (r->kind != CNODE_MAP || ext == NULL || ext->kind != CNODE_MAP)
@@ -861,7 +980,7 @@ static int canon_resource(struct cnode_arena *a, const struct cnode *r, struct c
 	c = cnode_clone(a, r);
 	for (size_t i = 0; i < c->n; i++) {
 		if (strcmp(cnode_key(c, i)->value, "external") == 0)
-			c->items[2 * i + 1] = str(a, "true", false, ext);
+			c->items[2 * i + 1] = konst(a, "true", ext);
 	}
 	if (extname == NULL || name != NULL) {
 		*out = c;
@@ -883,6 +1002,9 @@ int compose_canonical(struct cnode_arena *a, const struct cnode *root, struct cn
 		return cnode_error(err, root, "top-level object must be a mapping, got a %s",
 				   cnode_kind_name(root));
 	r = cnode_clone(a, root);
+	/* what replaces a node keeps its tag, and nothing adds one: a document without a
+	 * tag stays so, and compose_resets_collect() need not search it (node.h) */
+	r->flags = root->flags & CNODE_NO_TAG;
 	for (size_t i = 0; i < r->n; i++) {
 		const char *k = cnode_key(r, i)->value;
 		struct cnode **v = &r->items[2 * i + 1], *c;

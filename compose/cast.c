@@ -124,13 +124,15 @@ void compose_scalar_resolve(const struct cnode *n, struct compose_scalar *out)
 		out->type = COMPOSE_SCALAR_NULL;
 		return;
 	}
-	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") || !strcmp(s, "false") ||
-	    !strcmp(s, "False") || !strcmp(s, "FALSE")) {
+	/* most values are none of the special words: their first letter says so */
+	if (s[0] != '\0' && strchr("tTfF", s[0]) != NULL &&
+	    (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE") ||
+	     !strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))) {
 		out->type = COMPOSE_SCALAR_BOOL;
 		out->b = s[0] == 't' || s[0] == 'T';
 		return;
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 3 && s[0] != '\0' && strchr("+-.", s[0]) != NULL; i++) {
 		const char *v = s[0] == '+' || s[0] == '-' ? s + 1 : s;
 
 		if (!strcmp(v, infs[i])) {
@@ -413,7 +415,9 @@ int compose_cast_duration(const char *orig, int64_t *ns, char **why)
 			ulen++;
 		if (ulen == 0)
 			return duration_fail(why, DURATION_MISSING_UNIT, orig, NULL);
-		snprintf(u, sizeof(u), "%.*s", (int)(ulen < 15 ? ulen : 15), s);
+		/* the unit, cut to 15 bytes, for the message */
+		memcpy(u, s, ulen < 15 ? ulen : 15);
+		u[ulen < 15 ? ulen : 15] = '\0';
 		s += ulen;
 		for (size_t i = 0; i < sizeof(duration_units) / sizeof(duration_units[0]); i++) {
 			if (ulen == strlen(duration_units[i].name) &&

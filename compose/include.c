@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "compose/internal.h"
 #include "compose/interp.h"
 
 /* ---- Small tree edits (nodes are immutable: every edit is a copy) ---------------------- */
@@ -515,8 +516,7 @@ static int include_load(struct compose_loader *l, const char *file, struct inclu
 		cnode_error(err, s->node, "%s", px_error_msg(err));
 		goto out;
 	}
-	for (size_t i = 0; i < l->environment->n; i++)
-		compose_map_set(&vars, l->environment->v[i].key, l->environment->v[i].value);
+	compose_map_set_all(&vars, l->environment);
 	for (size_t i = 0; i < fromfiles.n; i++)
 		if (compose_map_find(&vars, fromfiles.v[i].key) == NULL)
 			compose_map_set(&vars, fromfiles.v[i].key, fromfiles.v[i].value);

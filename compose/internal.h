@@ -49,4 +49,11 @@ int compose_model_build(struct compose_project *p, const struct cnode *root,
 /* Free what compose_model_build() set and reset those fields; safe to call twice. */
 void compose_project_release_model(struct compose_project *p);
 
+/* compose_map_set() of every entry of src, in order, into dst (a key dst has gets the
+ * new value in place, the others are appended; the last of a repeated key wins), in
+ * linear time however large the maps.  _move_all takes src's strings and leaves it
+ * empty; _set_all copies them. */
+void compose_map_move_all(struct compose_map *dst, struct compose_map *src);
+void compose_map_set_all(struct compose_map *dst, const struct compose_map *src);
+
 #endif

@@ -318,7 +318,8 @@ static int tree_walk(struct interp *ip, struct cnode_arena *a, const struct cnod
 	size_t i, step, first;
 
 	*out = (struct cnode *)in;
-	if (in == NULL)
+	/* the parser saw no '$' anywhere below: nothing to interpolate (node.h) */
+	if (in == NULL || (in->flags & CNODE_NO_DOLLAR))
 		return 0;
 	if (in->kind == CNODE_SCALAR) {
 		if (memchr(in->value, '$', in->len) == NULL)
@@ -353,8 +354,10 @@ static int tree_walk(struct interp *ip, struct cnode_arena *a, const struct cnod
 			copy = cnode_clone(a, in);
 		copy->items[i] = kid;
 	}
-	if (copy != NULL)
+	if (copy != NULL) {
+		copy->flags = in->flags & CNODE_NO_TAG; /* values change, tags do not */
 		*out = copy;
+	}
 	return 0;
 }
 

@@ -155,10 +155,8 @@ static int load_variables(struct compose_project *p, const struct compose_projec
 	if (compose_loader_read_env_files(&process, files, nfiles, o != NULL && o->nenv_files > 0,
 					  &fromfiles, err) < 0)
 		goto out;
-	for (size_t i = 0; i < fromfiles.n; i++)
-		compose_map_set(&p->environment, fromfiles.v[i].key, fromfiles.v[i].value);
-	for (size_t i = 0; i < process.n; i++)
-		compose_map_set(&p->environment, process.v[i].key, process.v[i].value);
+	compose_map_move_all(&p->environment, &fromfiles);
+	compose_map_move_all(&p->environment, &process);
 	ret = 0;
 out:
 	for (size_t i = 0; i < nfiles; i++)

@@ -18,7 +18,24 @@ struct model_build {
 	struct compose_strv warned; /* warning keys already given (each warning once per load) */
 	const char *last_file;      /* the last mark file interned, and its copy in p */
 	const char *last_copy;
+	struct model_memo *memo; /* a pointer: the readers that take a const b use it too */
 };
+
+/* What the build remembers so that 2,000 services do not redo the same work. */
+struct model_memo {
+	/* compose_model_json(): direct-mapped by node address */
+	struct {
+		const struct cnode *node;
+		json_t *json;
+	} json[64];
+	/* compose_model_abs_path(): the last relative path and its result ("./src" in
+	 * every service: 2,300 instructions each to join and clean) */
+	char *rel, *abs;
+};
+
+/* a, b and c joined (owned): what xasprintf("%s%s%s", ...) gives, for the names and
+ * "service 'x'" contexts made thousands of times a load, without its format machinery. */
+char *compose_join3(const char *a, const char *b, const char *c);
 
 /* n's mark with the file name copied into p->mark_files (marks outlive the node arena). */
 struct compose_mark compose_model_mark(struct model_build *b, const struct cnode *n);
@@ -79,6 +96,12 @@ int compose_check_keys(struct model_build *b, const char *where, const char *sec
 
 /* x-* keys of map as a JSON object, or NULL when there are none. */
 json_t *compose_model_extensions(const struct cnode *map);
+
+/* compose_node_json(n) (a new reference), the same JSON value for the same node: services
+ * that take a block from one x- anchor (`<<: *common`) share its nodes, and so their
+ * untyped values (logging: ...) share one JSON value instead of a copy each — 1.7 MiB and
+ * 1.5 ms for 2,000 services.  Such values are read-only, as all of the model. */
+json_t *compose_model_json(const struct model_build *b, const struct cnode *n);
 
 /* One service; out is zeroed by the caller.  service.c */
 int compose_model_service(struct model_build *b, const struct cnode *key, const struct cnode *svc,

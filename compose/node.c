@@ -3,11 +3,15 @@
 #include "compose/node.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -17,10 +21,17 @@
 #define ARENA_FIRST_CHUNK ((size_t)8 << 10)
 #define ARENA_MAX_CHUNK   ((size_t)1 << 20)
 
+/*
+ * A chunk is filled from both ends: nodes and pointer arrays (16-byte aligned) upwards
+ * from its start, strings (unaligned) downwards from its end.  Interleaved, every string
+ * would be followed by up to 15 bytes of padding: 1 MiB for a 2,000-service load.
+ */
 struct arena_chunk {
 	struct arena_chunk *next;
+	bool mapped; /* mmap(2)ed (chunk_new), else malloc'd */
 	size_t size; /* usable bytes after the header */
-	size_t used;
+	size_t used; /* aligned blocks: [0, used) */
+	size_t top;  /* strings: [top, size) */
 };
 
 /* the header rounded up so that data starts 16-byte aligned (malloc gives 16) */
@@ -29,6 +40,11 @@ struct arena_chunk {
 struct cnode_arena {
 	struct arena_chunk *head; /* the chunk being filled is always first */
 	size_t next_size;         /* size of the next regular chunk: doubles up to 1 MiB */
+	/* cnode_shared_scalar()'s nodes, open addressing on the literal's address */
+	struct {
+		const char *literal;
+		struct cnode *node;
+	} keys[64];
 };
 
 static inline char *chunk_data(struct arena_chunk *c)
@@ -36,18 +52,31 @@ static inline char *chunk_data(struct arena_chunk *c)
 	return (char *)c + CHUNK_HDR;
 }
 
+/* Chunks this big are mapped directly: a malloc() of that size first merges every small
+ * free block back together (malloc_consolidate), and while a file is parsed libyaml
+ * frees hundreds of thousands of them — 5 million instructions for 2,000 services. */
+#define ARENA_MAP_MIN ((size_t)64 << 10)
+
 static struct arena_chunk *chunk_new(size_t size)
 {
-	struct arena_chunk *c;
+	struct arena_chunk *c = MAP_FAILED;
 
 	if (size > SIZE_MAX - CHUNK_HDR)
 		size = SIZE_MAX; /* xmalloc reports and aborts */
 	else
 		size += CHUNK_HDR;
-	c = xmalloc(size);
+	if (size >= ARENA_MAP_MIN)
+		c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c == MAP_FAILED) {
+		c = xmalloc(size);
+		c->mapped = false;
+	} else {
+		c->mapped = true;
+	}
 	c->next = NULL;
 	c->size = size - CHUNK_HDR;
 	c->used = 0;
+	c->top = c->size;
 	return c;
 }
 
@@ -67,29 +96,43 @@ void cnode_arena_free(struct cnode_arena *a)
 		return;
 	for (c = a->head; c != NULL; c = next) {
 		next = c->next;
-		free(c);
+		if (c->mapped)
+			munmap(c, c->size + CHUNK_HDR);
+		else
+			free(c);
 	}
 	free(a);
 }
 
-/* Uninitialised memory aligned to align (a power of two no greater than 16). */
-static void *arena_raw(struct cnode_arena *a, size_t size, size_t align)
+/* size bytes of c, from its start when align > 1 (a power of two no greater than 16),
+ * else from its end; NULL when they do not fit. */
+static inline void *chunk_take(struct arena_chunk *c, size_t size, size_t align)
 {
-	struct arena_chunk *c = a->head;
 	size_t off;
 
-	if (c != NULL) {
-		off = (c->used + align - 1) & ~(align - 1);
-		if (off <= c->size && size <= c->size - off) {
-			c->used = off + size;
-			return chunk_data(c) + off;
-		}
+	if (align == 1) {
+		if (size > c->top - c->used)
+			return NULL;
+		c->top -= size;
+		return chunk_data(c) + c->top;
 	}
+	off = (c->used + align - 1) & ~(align - 1);
+	if (off > c->top || size > c->top - off)
+		return NULL;
+	c->used = off + size;
+	return chunk_data(c) + off;
+}
+
+/* arena_raw() when the head chunk is full. */
+static void *arena_grow(struct cnode_arena *a, size_t size, size_t align)
+{
+	struct arena_chunk *c;
+
 	if (size > a->next_size / 4) {
 		/* a big block gets a chunk of its own, behind the current one so the
-		 * current one's free tail is not wasted */
+		 * current one's free space is not wasted */
 		c = chunk_new(size);
-		c->used = size;
+		c->used = c->top = size;
 		if (a->head != NULL) {
 			c->next = a->head->next;
 			a->head->next = c;
@@ -103,8 +146,27 @@ static void *arena_raw(struct cnode_arena *a, size_t size, size_t align)
 		a->next_size *= 2;
 	c->next = a->head;
 	a->head = c;
-	c->used = size;
-	return chunk_data(c);
+	return chunk_take(c, size, align); /* size <= next_size / 4: it fits */
+}
+
+/* Uninitialised memory aligned to align (a power of two no greater than 16).  Inline:
+ * a 2,000-service load makes 200,000 allocations. */
+static inline void *arena_raw(struct cnode_arena *a, size_t size, size_t align)
+{
+	void *p;
+
+	if (a->head != NULL && (p = chunk_take(a->head, size, align)) != NULL)
+		return p;
+	return arena_grow(a, size, align);
+}
+
+/* A zeroed node. */
+static struct cnode *node_new(struct cnode_arena *a)
+{
+	struct cnode *n = arena_raw(a, sizeof(*n), ARENA_ALIGN);
+
+	*n = (struct cnode){0};
+	return n;
 }
 
 void *cnode_alloc(struct cnode_arena *a, size_t size)
@@ -133,6 +195,24 @@ char *cnode_strdup(struct cnode_arena *a, const char *s)
 	return cnode_strndup(a, s, strlen(s));
 }
 
+struct cnode *cnode_shared_scalar(struct cnode_arena *a, const char *literal,
+				  struct cnode_mark mark)
+{
+	size_t mask = sizeof(a->keys) / sizeof(a->keys[0]) - 1;
+
+	for (size_t i = ((uintptr_t)literal >> 3) & mask, probes = 0; probes <= mask;
+	     i = (i + 1) & mask, probes++) {
+		if (a->keys[i].literal == literal)
+			return a->keys[i].node;
+		if (a->keys[i].literal == NULL) {
+			a->keys[i].literal = literal;
+			a->keys[i].node = cnode_new_scalar_ref(a, literal, false, mark);
+			return a->keys[i].node;
+		}
+	}
+	return cnode_new_scalar_ref(a, literal, false, mark); /* full: not shared */
+}
+
 /* Arena copy of n pointers (n may be 0: then NULL). */
 static struct cnode **arena_ptrs(struct cnode_arena *a, struct cnode *const *src, size_t n)
 {
@@ -152,24 +232,48 @@ static struct cnode **arena_ptrs(struct cnode_arena *a, struct cnode *const *src
 
 /* ---- constructors and queries ------------------------------------------------------ */
 
+/* node.h promises 48 bytes: a field added carelessly would cost megabytes. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct cnode) == 48, "struct cnode grew");
+
+/* Files cannot hold scalars this long (cnode_limits caps them far lower); only an
+ * interpolation multiplying a huge value gets here, out of memory in all but name. */
+static uint32_t scalar_len(size_t len)
+{
+	if (len > CNODE_MAX_LEN) {
+		fprintf(stderr, "prisync: fatal: a value of %zu bytes is too long\n", len);
+		abort();
+	}
+	return (uint32_t)len;
+}
+
 struct cnode *cnode_new_scalar(struct cnode_arena *a, const char *value, bool quoted,
 			       struct cnode_mark mark)
 {
-	struct cnode *n = cnode_alloc(a, sizeof(*n));
+	struct cnode *n;
 
 	if (value == NULL)
 		value = "";
+	n = cnode_new_scalar_ref(a, value, quoted, mark);
+	n->value = cnode_strndup(a, value, n->len);
+	return n;
+}
+
+struct cnode *cnode_new_scalar_ref(struct cnode_arena *a, const char *value, bool quoted,
+				   struct cnode_mark mark)
+{
+	struct cnode *n = node_new(a);
+
 	n->kind = CNODE_SCALAR;
 	n->quoted = quoted;
-	n->len = strlen(value);
-	n->value = cnode_strndup(a, value, n->len);
+	n->len = scalar_len(strlen(value));
+	n->value = value;
 	n->mark = mark;
 	return n;
 }
 
 struct cnode *cnode_new_seq(struct cnode_arena *a, size_t n, struct cnode_mark mark)
 {
-	struct cnode *s = cnode_alloc(a, sizeof(*s));
+	struct cnode *s = node_new(a);
 
 	s->kind = CNODE_SEQ;
 	s->items = arena_ptrs(a, NULL, n);
@@ -180,7 +284,7 @@ struct cnode *cnode_new_seq(struct cnode_arena *a, size_t n, struct cnode_mark m
 
 struct cnode *cnode_new_map(struct cnode_arena *a, size_t npairs, struct cnode_mark mark)
 {
-	struct cnode *m = cnode_alloc(a, sizeof(*m));
+	struct cnode *m = node_new(a);
 
 	m->kind = CNODE_MAP;
 	m->items = arena_ptrs(a, NULL, npairs > SIZE_MAX / 2 ? SIZE_MAX / 2 : 2 * npairs);
@@ -191,9 +295,10 @@ struct cnode *cnode_new_map(struct cnode_arena *a, size_t npairs, struct cnode_m
 
 struct cnode *cnode_clone(struct cnode_arena *a, const struct cnode *n)
 {
-	struct cnode *c = cnode_alloc(a, sizeof(*c));
+	struct cnode *c = node_new(a);
 
 	*c = *n;
+	c->flags = 0; /* the copy is made to be changed */
 	/* the items array is copied too, so replacing a child leaves n alone */
 	if (n->kind == CNODE_SEQ)
 		c->items = arena_ptrs(a, n->items, n->n);
@@ -208,24 +313,18 @@ bool cnode_is_null(const struct cnode *n)
 		return true;
 	if (n->kind != CNODE_SCALAR || n->quoted)
 		return false;
-	return n->len == 0 || strcmp(n->value, "~") == 0 || strcmp(n->value, "null") == 0 ||
-	       strcmp(n->value, "Null") == 0 || strcmp(n->value, "NULL") == 0;
-}
-
-struct cnode *cnode_map_get(const struct cnode *map, const char *key)
-{
-	size_t i, klen;
-
-	if (map == NULL || map->kind != CNODE_MAP || key == NULL)
-		return NULL;
-	klen = strlen(key);
-	for (i = 0; i < map->n; i++) {
-		const struct cnode *k = cnode_key(map, i);
-
-		if (k->kind == CNODE_SCALAR && k->len == klen && memcmp(k->value, key, klen) == 0)
-			return cnode_val(map, i);
+	/* by length first: asked of nearly every value, a quarter of a million times a load */
+	switch (n->len) {
+	case 0:
+		return true;
+	case 1:
+		return n->value[0] == '~';
+	case 4:
+		return strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
+		       strcmp(n->value, "NULL") == 0;
+	default:
+		return false;
 	}
-	return NULL;
 }
 
 static bool is_digit_in(char c, int base)
@@ -348,7 +447,10 @@ int cnode_error(struct px_error *err, const struct cnode *n, const char *fmt, ..
 /* Where a child appeared: for an alias, the alias (the node's own mark is the anchor's). */
 struct pos {
 	unsigned line, col;
-	bool alias;
+	/* a whole word, not a bool: a struct pos built for every node and passed by value
+	 * would otherwise be stored a byte at a time and read back a word at a time, a
+	 * stall (store forwarding fails) on every node */
+	unsigned alias;
 };
 
 struct anchor {
@@ -384,8 +486,10 @@ struct key_set {
 struct parser {
 	struct cnode_arena *a;
 	const char *file; /* arena copy */
-	const char *text;
+	const char *text; /* NULL while a file is read in pieces (read_piece) */
 	size_t len;
+	int fd;         /* read_piece's file */
+	int read_errno; /* what read_piece's read(2) failed with */
 	struct cnode_limits lim;
 	struct px_error *err;
 	yaml_parser_t yp;
@@ -724,12 +828,14 @@ static int on_scalar(struct parser *p, const yaml_event_t *ev)
 		return perr(p, m, "a string cannot contain a NUL character");
 	if (resolve_tag(p, (const char *)ev->data.scalar.tag, m, &tag, &is_str) < 0)
 		return -1;
-	n = cnode_alloc(p->a, sizeof(*n));
+	n = node_new(p->a);
 	n->kind = CNODE_SCALAR;
 	n->tag = tag;
 	n->quoted = is_str || (style != YAML_PLAIN_SCALAR_STYLE && style != YAML_ANY_SCALAR_STYLE);
+	n->flags = (memchr(value, '$', len) == NULL ? CNODE_NO_DOLLAR : 0) |
+		   (tag == CNODE_TAG_NONE ? CNODE_NO_TAG : 0);
 	n->value = cnode_strndup(p->a, value, len);
-	n->len = len;
+	n->len = (uint32_t)len; /* at most max_scalar_len, itself capped */
 	n->mark = m;
 	if (ev->data.scalar.anchor != NULL) {
 		ai = anchor_define(p, (const char *)ev->data.scalar.anchor);
@@ -808,8 +914,9 @@ static int check_keys(struct parser *p, struct cnode **kv, const struct pos *pos
 				    "a mapping key must be a string or number, got a %s",
 				    cnode_kind_name(kv[2 * i]));
 	}
-	if (npairs <= 8) {
-		/* small maps, most of them: no hashing */
+	if (npairs <= 16) {
+		/* small maps, most of them (a service has a dozen keys): comparing lengths
+		 * first, pairs are cheaper than a hash table */
 		for (i = 1; i < npairs; i++)
 			for (j = 0; j < i; j++)
 				if (same_key(kv[2 * i], kv[2 * j]))
@@ -830,13 +937,37 @@ out:
 	return ret;
 }
 
+/* The keys a merge has placed so far: a list for the small maps nearly every merge
+ * makes (a service taking in an x- block: 2,000 of them, a table each cost 3,500
+ * instructions), a hash table past that. */
+#define MERGE_LIST_MAX 32
+
+struct merge_seen {
+	bool hashed;
+	struct key_set set; /* hashed */
+	const struct cnode *keys[MERGE_LIST_MAX];
+	size_t n;
+};
+
+/* Add key; true when an equal key was there already. */
+static bool seen_add(struct merge_seen *s, const struct cnode *key)
+{
+	if (s->hashed)
+		return key_set_add(&s->set, key, 0) != NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (same_key(s->keys[i], key))
+			return true;
+	s->keys[s->n++] = key;
+	return false;
+}
+
 /* Append the pairs of src not yet in seen to the merge scratch. */
-static void merge_from(struct parser *p, struct key_set *seen, const struct cnode *src)
+static void merge_from(struct parser *p, struct merge_seen *seen, const struct cnode *src)
 {
 	size_t i;
 
 	for (i = 0; i < src->n; i++) {
-		if (key_set_add(seen, cnode_key(src, i), 0) != NULL)
+		if (seen_add(seen, cnode_key(src, i)))
 			continue;
 		push_mkid(p, cnode_key(src, i));
 		push_mkid(p, cnode_val(src, i));
@@ -852,8 +983,8 @@ static void merge_from(struct parser *p, struct key_set *seen, const struct cnod
  */
 static int resolve_merges(struct parser *p, struct cnode **kv, const struct pos *pos, size_t npairs)
 {
-	struct key_set seen = {NULL, 0, 0};
-	size_t i, j;
+	struct merge_seen seen;
+	size_t i, j, total = npairs;
 
 	/* every value is checked before anything is built, so the error is the first one */
 	for (i = 0; i < npairs; i++) {
@@ -884,11 +1015,16 @@ static int resolve_merges(struct parser *p, struct cnode **kv, const struct pos 
 			    "got a %s",
 			    cnode_kind_name(v));
 		}
+		for (j = 0; j < (v->kind == CNODE_MAP ? 1 : v->n); j++)
+			total += v->kind == CNODE_MAP ? v->n : v->items[j]->n;
 	}
-	key_set_init(&seen, npairs);
+	seen.hashed = total > MERGE_LIST_MAX;
+	seen.n = 0;
+	if (seen.hashed)
+		key_set_init(&seen.set, npairs);
 	for (i = 0; i < npairs; i++)
 		if (!is_merge_key(kv[2 * i]))
-			key_set_add(&seen, kv[2 * i], i);
+			seen_add(&seen, kv[2 * i]);
 	p->nmkids = 0;
 	for (i = 0; i < npairs; i++) {
 		const struct cnode *v = kv[2 * i + 1];
@@ -903,7 +1039,8 @@ static int resolve_merges(struct parser *p, struct cnode **kv, const struct pos 
 				merge_from(p, &seen, v->items[j]);
 		}
 	}
-	key_set_release(&seen);
+	if (seen.hashed)
+		key_set_release(&seen.set);
 	return 0;
 }
 
@@ -915,8 +1052,9 @@ static int on_end(struct parser *p)
 	size_t nk = p->nkids - f->first, i, height, size = f->size;
 	struct cnode *n;
 	bool merges = false;
+	uint8_t flags;
 
-	n = cnode_alloc(p->a, sizeof(*n));
+	n = node_new(p->a);
 	n->kind = f->kind;
 	n->tag = f->tag;
 	n->mark = f->mark;
@@ -941,6 +1079,11 @@ static int on_end(struct parser *p)
 			n->n = npairs;
 		}
 	}
+	/* a collection knows what all of its children (merged ones included) know */
+	flags = CNODE_NO_DOLLAR | (f->tag == CNODE_TAG_NONE ? CNODE_NO_TAG : 0);
+	for (i = 0; i < (f->kind == CNODE_MAP ? 2 * n->n : n->n); i++)
+		flags &= n->items[i]->flags;
+	n->flags = flags;
 	height = f->height + 1;
 	if (f->anchor != 0) {
 		struct anchor *an = &p->anchors[f->anchor - 1];
@@ -1036,6 +1179,8 @@ static void offset_to_mark(const char *text, size_t len, size_t off, unsigned *l
 	*col = c;
 }
 
+static int read_whole(const char *path, struct px_buf *b, struct px_error *err);
+
 /* libyaml's error as ours.  Its reader (encoding) errors carry a byte offset instead of
  * a mark: we turn the offset into line:column so every error reads file:line:col. */
 static int yaml_error(struct parser *p)
@@ -1044,8 +1189,25 @@ static int yaml_error(struct parser *p)
 	unsigned line, col;
 	struct cnode_mark m;
 
+	if (yp->error == YAML_READER_ERROR && p->read_errno != 0)
+		return px_error_set(p->err, p->read_errno, "cannot read compose file '%s'",
+				    p->file);
 	if (yp->error != YAML_READER_ERROR || yp->encoding != YAML_UTF8_ENCODING)
 		return px_error_from_yaml(p->err, yp, p->file);
+	if (p->text == NULL) {
+		/* read in pieces: the text again, for the line and column of the offset */
+		struct px_buf b = PX_BUF_INIT;
+		int ret;
+
+		if (read_whole(p->file, &b, p->err) < 0)
+			return -1;
+		p->text = b.data != NULL ? b.data : "";
+		p->len = b.len;
+		ret = yaml_error(p);
+		p->text = NULL;
+		px_buf_release(&b);
+		return ret;
+	}
 	offset_to_mark(p->text, p->len, yp->problem_offset, &line, &col);
 	m = (struct cnode_mark){p->file, line, col};
 	if (yp->problem_value == 0)
@@ -1094,78 +1256,146 @@ static int handle_event(struct parser *p, const yaml_event_t *ev)
 	return 0;
 }
 
+/* Everything but libyaml's input, which the caller sets once this succeeded. */
+static int parse_begin(struct parser *p, struct cnode_arena *a, const char *file,
+		       const struct cnode_limits *limits, struct px_error *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->a = a;
+	p->file = cnode_strdup(a, file != NULL ? file : "<input>");
+	p->text = "";
+	p->fd = -1;
+	p->lim = limits != NULL ? *limits : CNODE_LIMITS_DEFAULT;
+	if (p->lim.max_scalar_len > CNODE_MAX_LEN)
+		p->lim.max_scalar_len = CNODE_MAX_LEN; /* what a node can hold */
+	p->err = err;
+	if (!yaml_parser_initialize(&p->yp))
+		return px_error_set(err, ENOMEM, "%s: cannot initialise the YAML parser", p->file);
+	return 0;
+}
+
+static void parse_end(struct parser *p)
+{
+	yaml_parser_delete(&p->yp);
+	anchors_clear(p);
+	free(p->anchors);
+	free(p->aslots);
+	free(p->frames);
+	free(p->kids);
+	free(p->kpos);
+	free(p->mkids);
+	free(p->docs);
+}
+
+/* The documents, once every event is in. */
+static void parse_finish(struct parser *p, struct cnode ***docs, size_t *ndocs)
+{
+	if (p->ndocs == 0)
+		on_document_end(p); /* an empty file: one empty document */
+	*docs = arena_ptrs(p->a, p->docs, p->ndocs);
+	*ndocs = p->ndocs;
+}
+
+/* libyaml's events into documents. */
+static int parse_events(struct parser *p, struct cnode ***docs, size_t *ndocs)
+{
+	yaml_event_t ev;
+
+	for (;;) {
+		yaml_event_type_t type;
+		int r;
+
+		if (!yaml_parser_parse(&p->yp, &ev)) {
+			yaml_error(p);
+			return -1;
+		}
+		r = handle_event(p, &ev);
+		type = ev.type;
+		yaml_event_delete(&ev);
+		if (r < 0)
+			return -1;
+		if (type == YAML_STREAM_END_EVENT)
+			break;
+	}
+	parse_finish(p, docs, ndocs);
+	return 0;
+}
+
 int cnode_parse(struct cnode_arena *a, const char *file, const char *text, size_t len,
 		const struct cnode_limits *limits, struct cnode ***docs, size_t *ndocs,
 		struct px_error *err)
 {
 	struct parser p;
-	yaml_event_t ev;
-	bool yp_ready = false;
-	int ret = -1;
+	int ret;
 
-	memset(&p, 0, sizeof(p));
-	p.a = a;
-	p.file = cnode_strdup(a, file != NULL ? file : "<input>");
+	if (parse_begin(&p, a, file, limits, err) < 0)
+		return -1;
 	p.text = text != NULL ? text : "";
 	p.len = text != NULL ? len : 0;
-	p.lim = limits != NULL ? *limits : CNODE_LIMITS_DEFAULT;
-	p.err = err;
-	if (!yaml_parser_initialize(&p.yp)) {
-		px_error_set(err, ENOMEM, "%s: cannot initialise the YAML parser", p.file);
-		goto out;
-	}
-	yp_ready = true;
 	yaml_parser_set_input_string(&p.yp, (const unsigned char *)p.text, p.len);
-	for (;;) {
-		yaml_event_type_t type;
-		int r;
-
-		if (!yaml_parser_parse(&p.yp, &ev)) {
-			yaml_error(&p);
-			goto out;
-		}
-		r = handle_event(&p, &ev);
-		type = ev.type;
-		yaml_event_delete(&ev);
-		if (r < 0)
-			goto out;
-		if (type == YAML_STREAM_END_EVENT)
-			break;
-	}
-	if (p.ndocs == 0)
-		on_document_end(&p); /* an empty file: one empty document */
-	*docs = arena_ptrs(a, p.docs, p.ndocs);
-	*ndocs = p.ndocs;
-	ret = 0;
-out:
-	if (yp_ready)
-		yaml_parser_delete(&p.yp);
-	anchors_clear(&p);
-	free(p.anchors);
-	free(p.aslots);
-	free(p.frames);
-	free(p.kids);
-	free(p.kpos);
-	free(p.mkids);
-	free(p.docs);
+	ret = parse_events(&p, docs, ndocs);
+	parse_end(&p);
 	return ret;
+}
+
+/* libyaml's read handler: a file is read as it is parsed, a piece (16 KiB) at a time,
+ * and never held whole — for a 2,000-service file, 1.3 MiB less to copy and fault in. */
+static int read_piece(void *data, unsigned char *buf, size_t size, size_t *got)
+{
+	struct parser *p = data;
+	ssize_t n;
+
+	do
+		n = read(p->fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		p->read_errno = errno;
+		return 0;
+	}
+	*got = (size_t)n;
+	return 1;
+}
+
+/* The whole text into b as cnode_parse_file() always read it: "-" is standard input, as
+ * for docker compose -f -. */
+static int read_whole(const char *path, struct px_buf *b, struct px_error *err)
+{
+	if (px_path_read_file(strcmp(path, "-") == 0 ? "/dev/stdin" : path, b, err) < 0) {
+		px_buf_release(b); /* a failed read may leave storage behind */
+		if (err != NULL && err->errnum != 0)
+			return px_error_set(err, err->errnum, "cannot read compose file '%s'",
+					    path);
+		return px_error_wrap(err, "cannot read compose file '%s'", path);
+	}
+	return 0;
 }
 
 int cnode_parse_file(struct cnode_arena *a, const char *path, const struct cnode_limits *limits,
 		     struct cnode ***docs, size_t *ndocs, struct px_error *err)
 {
 	struct px_buf b = PX_BUF_INIT;
-	int ret;
+	struct parser p;
+	struct stat st;
+	int fd = -1, ret = -1;
 
-	/* "-" is standard input, as for docker compose -f - */
-	if (px_path_read_file(strcmp(path, "-") == 0 ? "/dev/stdin" : path, &b, err) < 0) {
-		px_buf_release(&b); /* a failed read may leave storage behind */
-		if (err != NULL && err->errnum != 0)
-			return px_error_set(err, err->errnum, "cannot read compose file '%s'",
-					    path);
-		return px_error_wrap(err, "cannot read compose file '%s'", path);
+	/* stat first: opening a FIFO blocks, and it is read whole, from its one open */
+	if (strcmp(path, "-") == 0 || stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		/* standard input, a pipe, or an error to report as ever */
+		if (read_whole(path, &b, err) == 0)
+			ret = cnode_parse(a, path, b.data, b.len, limits, docs, ndocs, err);
+		px_buf_release(&b);
+		goto out;
 	}
-	ret = cnode_parse(a, path, b.data, b.len, limits, docs, ndocs, err);
-	px_buf_release(&b);
+	if (parse_begin(&p, a, path, limits, err) < 0)
+		goto out;
+	p.fd = fd;
+	p.text = NULL;
+	yaml_parser_set_input(&p.yp, read_piece, &p);
+	ret = parse_events(&p, docs, ndocs);
+	parse_end(&p);
+out:
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }

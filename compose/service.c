@@ -246,7 +246,7 @@ static int read_build(struct model_build *b, const char *where, const struct cno
 
 			if (bd->other == NULL)
 				bd->other = json_object();
-			json_object_set_new(bd->other, k, compose_node_json(cnode_val(n, i)));
+			json_object_set_new(bd->other, k, compose_model_json(b, cnode_val(n, i)));
 			if (is_ext(k))
 				continue;
 			xasprintf(&path, "build.%s", k);
@@ -1178,10 +1178,7 @@ static int read_environment(struct model_build *b, const char *where, const stru
 	if (read_env_files(b, where, f[F_ENV_FILE], s, &from_files) < 0)
 		goto out;
 	if (from_files.n > 0) {
-		for (size_t i = 0; i < s->environment.n; i++)
-			compose_map_set(&from_files, s->environment.v[i].key,
-					s->environment.v[i].value);
-		compose_map_release(&s->environment);
+		compose_map_move_all(&from_files, &s->environment);
 		s->environment = from_files;
 		from_files.v = NULL;
 		from_files.n = 0;
@@ -1244,7 +1241,7 @@ static int read_keys(struct model_build *b, const char *where, const struct cnod
 			if (s->extensions == NULL)
 				s->extensions = json_object();
 			json_object_set_new(s->extensions, k->value,
-					    compose_node_json(cnode_val(svc, i)));
+					    compose_model_json(b, cnode_val(svc, i)));
 			continue;
 		}
 		idx = sorted_index(k->value, modelled_keys, N(modelled_keys));
@@ -1256,7 +1253,7 @@ static int read_keys(struct model_build *b, const char *where, const struct cnod
 			if (s->other == NULL)
 				s->other = json_object();
 			json_object_set_new(s->other, k->value,
-					    compose_node_json(cnode_val(svc, i)));
+					    compose_model_json(b, cnode_val(svc, i)));
 			compose_model_warn(b, k->value,
 					   "%s: key '%s' is not used by prisync; kept for 'config'",
 					   where, k->value);
@@ -1287,7 +1284,7 @@ int compose_model_service(struct model_build *b, const struct cnode *key, const 
 	s->healthcheck.interval_ns = s->healthcheck.timeout_ns = -1;
 	s->healthcheck.start_period_ns = s->healthcheck.start_interval_ns = -1;
 	s->healthcheck.retries = -1;
-	xasprintf(&where, "service '%s'", key->value);
+	where = compose_join3("service '", key->value, "'");
 	if (svc->kind != CNODE_MAP) {
 		compose_model_fail(b, cnode_is_null(svc) ? key : svc, NULL,
 				   "service '%s' must be a mapping, got %s", key->value,

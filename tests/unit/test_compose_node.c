@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1175,6 +1176,168 @@ static void test_big_compose(void **state)
 	free(text);
 }
 
+/* What the parser records for the walks that skip unchanged subtrees (node.h flags). */
+static void test_flags(void **state)
+{
+	const unsigned both = CNODE_NO_DOLLAR | CNODE_NO_TAG;
+	struct cnode_arena *a;
+	struct cnode *root, *x, *y, *svc, *clone;
+	struct parsed p;
+
+	(void)state;
+	parse(&p, "x: &x {k: v, l: [1, '${V}']}\n"
+		  "y: {<<: *x, m: 1}\n"
+		  "z: {a: plain, b: [c, d]}\n"
+		  "t: {r: !reset [], s: 1}\n"
+		  "o: !override {q: 1}\n"
+		  "k: {'$key': 1}\n");
+	root = p.docs[0];
+	x = cnode_map_get(root, "x");
+	y = cnode_map_get(root, "y");
+	assert_int_equal(cnode_map_get(x, "k")->flags, both);
+	assert_int_equal(cnode_map_get(x, "l")->flags, CNODE_NO_TAG);
+	assert_int_equal(x->flags, CNODE_NO_TAG);
+	/* merged pairs count: y holds l through <<, its '$' included */
+	assert_int_equal(y->flags, CNODE_NO_TAG);
+	assert_int_equal(cnode_map_get(root, "z")->flags, both);
+	assert_int_equal(cnode_map_get(cnode_map_get(root, "t"), "r")->flags, CNODE_NO_DOLLAR);
+	assert_int_equal(cnode_map_get(root, "t")->flags, CNODE_NO_DOLLAR);
+	assert_int_equal(cnode_map_get(root, "o")->flags, CNODE_NO_DOLLAR);
+	/* keys count too (conservative: only values are interpolated) */
+	assert_int_equal(cnode_map_get(root, "k")->flags, CNODE_NO_TAG);
+	assert_int_equal(root->flags, 0);
+	parsed_free(&p);
+
+	/* only the parser knows: built and copied nodes say nothing */
+	parse(&p, "s: {image: x}\n");
+	svc = cnode_map_get(p.docs[0], "s");
+	assert_int_equal(svc->flags, both);
+	clone = cnode_clone(p.a, svc);
+	assert_int_equal(clone->flags, 0);
+	a = p.a;
+	assert_int_equal(cnode_new_scalar(a, "v", false, svc->mark)->flags, 0);
+	assert_int_equal(cnode_new_map(a, 0, svc->mark)->flags, 0);
+	assert_int_equal(cnode_new_seq(a, 0, svc->mark)->flags, 0);
+	parsed_free(&p);
+}
+
+/* cnode_new_scalar_ref keeps the pointer; cnode_shared_scalar gives one node per literal. */
+static void test_shared_scalars(void **state)
+{
+	static const char target[] = "target";
+	struct cnode_arena *a = cnode_arena_new();
+	struct cnode_mark m1 = {"f.yaml", 3, 7}, m2 = {"f.yaml", 9, 1};
+	struct cnode *r, *k1, *k2, *k3;
+
+	(void)state;
+	r = cnode_new_scalar_ref(a, target, true, m1);
+	assert_ptr_equal(r->value, target);
+	assert_int_equal(r->len, 6);
+	assert_true(r->quoted);
+	assert_int_equal(r->kind, CNODE_SCALAR);
+
+	k1 = cnode_shared_scalar(a, target, m1);
+	k2 = cnode_shared_scalar(a, target, m2);
+	k3 = cnode_shared_scalar(a, "source", m2);
+	assert_ptr_equal(k1, k2);
+	assert_ptr_not_equal(k1, k3);
+	assert_string_equal(k1->value, "target");
+	assert_false(k1->quoted);
+	assert_mark(k1, 3, 7); /* the first caller's */
+	assert_string_equal(k3->value, "source");
+	/* more literals than the table holds still get nodes */
+	for (int i = 0; i < 200; i++) {
+		char *lit = cnode_strdup(a, "x");
+
+		assert_string_equal(cnode_shared_scalar(a, lit, m1)->value, "x");
+	}
+	cnode_arena_free(a);
+}
+
+/* A file is read in pieces as it is parsed: the trees are those of the whole text, and
+ * an encoding error far into it still gets its line and column. */
+static void test_parse_file_pieces(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], path[300];
+	char *text = big_compose(300), *bad, *want, *got;
+	size_t len = strlen(text);
+	struct cnode_arena *a = cnode_arena_new();
+	struct px_error err = PX_ERROR_INIT;
+	struct cnode **docs;
+	struct parsed p;
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	assert_true(len > 64 << 10); /* several of libyaml's 16 KiB reads */
+	snprintf(dir, sizeof(dir), "%s/test-node-XXXXXX", tmp != NULL ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/compose.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(text, 1, len, f);
+	fclose(f);
+	if (cnode_parse_file(a, path, NULL, &docs, &n, &err) < 0)
+		fail_msg("%s", px_error_msg(&err));
+	parse_len(&p, text, len, NULL);
+	assert_int_equal(n, p.n);
+	want = dump(p.docs[0]);
+	got = dump(docs[0]);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	parsed_free(&p);
+
+	/* a bad byte in the last service: the same message as for the text */
+	bad = strrchr(text, 'v');
+	*bad = (char)0xff;
+	f = fopen(path, "w");
+	fwrite(text, 1, len, f);
+	fclose(f);
+	assert_int_equal(cnode_parse_file(a, path, NULL, &docs, &n, &err), -1);
+	want = parse_error_len(text, len, NULL);
+	/* the messages differ only in the file name */
+	assert_non_null(strstr(px_error_msg(&err), strchr(want, ':')));
+	assert_non_null(strstr(px_error_msg(&err), "invalid UTF-8"));
+	free(want);
+	px_error_clear(&err);
+	cnode_arena_free(a);
+	unlink(path);
+	rmdir(dir);
+	free(text);
+}
+
+/* A merge of more keys than fit the small list (MERGE_LIST_MAX) goes through the hash
+ * table: the same rules (own keys win, earlier maps win). */
+static void test_merge_big(void **state)
+{
+	struct px_buf b = PX_BUF_INIT;
+	struct cnode *m;
+	struct parsed p;
+
+	(void)state;
+	px_buf_adds(&b, "base: &base {");
+	for (int i = 0; i < 40; i++)
+		px_buf_addf(&b, "%sk%d: b%d", i ? ", " : "", i, i);
+	px_buf_adds(&b, "}\nmore: &more {k0: m0, extra: m1}\n");
+	px_buf_adds(&b, "m: {k5: own, <<: [*more, *base], k39: own2}\n");
+	parse(&p, px_buf_cstr(&b));
+	m = cnode_map_get(p.docs[0], "m");
+	assert_int_equal(m->n, 41);
+	assert_string_equal(cnode_map_get(m, "k5")->value, "own");
+	assert_string_equal(cnode_map_get(m, "k39")->value, "own2");
+	assert_string_equal(cnode_map_get(m, "k0")->value, "m0"); /* the earlier map wins */
+	assert_string_equal(cnode_map_get(m, "extra")->value, "m1");
+	assert_string_equal(cnode_map_get(m, "k20")->value, "b20");
+	/* merged pairs take the place of the << */
+	assert_string_equal(cnode_key(m, 0)->value, "k5");
+	assert_string_equal(cnode_key(m, 1)->value, "k0");
+	assert_string_equal(cnode_key(m, 40)->value, "k39");
+	parsed_free(&p);
+	px_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1209,6 +1372,10 @@ int main(void)
 	    cmocka_unit_test(test_queries),
 	    cmocka_unit_test(test_cnode_error),
 	    cmocka_unit_test(test_big_compose),
+	    cmocka_unit_test(test_merge_big),
+	    cmocka_unit_test(test_flags),
+	    cmocka_unit_test(test_shared_scalars),
+	    cmocka_unit_test(test_parse_file_pieces),
 	};
 
 	return cmocka_run_group_tests_name("compose_node", tests, NULL, NULL);
