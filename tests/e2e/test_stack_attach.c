@@ -36,33 +36,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void track_project(const char *project)
-{
-	struct px_error err = PX_ERROR_INIT;
-	json_t *list = NULL, *o;
-	char *filter;
-	size_t i;
-
-	xasprintf(&filter, "com.docker.compose.project=%s", project);
-	if (engine_container_list(harness_engine(), filter, true, &list, &err) == 0) {
-		json_array_foreach(list, i, o)
-		{
-			harness_track(HARNESS_CONTAINER,
-				      json_string_value(json_object_get(o, "Id")));
-		}
-	}
-	json_decref(list);
-	list = NULL;
-	if (engine_network_list(harness_engine(), filter, &list, &err) == 0) {
-		json_array_foreach(list, i, o)
-		{
-			harness_track(HARNESS_NETWORK, json_string_value(json_object_get(o, "Id")));
-		}
-	}
-	json_decref(list);
-	px_error_clear(&err);
-	free(filter);
-}
 
 static int teardown(void **state)
 {
@@ -71,7 +44,7 @@ static int teardown(void **state)
 	int left;
 
 	px_proc_free(t->up); /* kills and reaps it if a test failed half-way */
-	track_project(t->project);
+	harness_track_project(t->project);
 	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
 			"1", NULL);
 	left = harness_cleanup();
@@ -218,7 +191,7 @@ static void test_attached_up_follows_restarts_and_stops_on_ctrl_c(void **state)
 	start_up(t);
 	read_until(t, "ticker   | hello", 1, RUN_TIMEOUT_MS);
 	read_until(t, "once     | one-shot output", 1, 10000);
-	track_project(t->project);
+	harness_track_project(t->project);
 
 	/* a restart from elsewhere: the old run's last line and the new run's first */
 	rc = harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "restart",
@@ -263,7 +236,7 @@ static void test_attached_up_ends_when_everything_exited(void **state)
 			 "    command: [\"sh\", \"-c\", \"echo working; sleep 1; echo done\"]\n");
 	start_up(t);
 	read_until(t, "job      | done", 1, RUN_TIMEOUT_MS);
-	track_project(t->project);
+	harness_track_project(t->project);
 	rc = wait_exit(t, 15000);
 	assert_int_equal(rc, 0);
 	assert_int_equal(occurrences(px_buf_cstr(&t->log), "job      | working"), 1);

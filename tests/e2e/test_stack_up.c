@@ -33,43 +33,6 @@ static int setup(void **state)
 	return 0;
 }
 
-/* What the project left on the engine, for harness_cleanup() whatever prisync did. */
-static void track_project(const char *project)
-{
-	struct px_error err = PX_ERROR_INIT;
-	json_t *list = NULL, *o;
-	char *filter;
-	size_t i;
-
-	xasprintf(&filter, "com.docker.compose.project=%s", project);
-	if (engine_container_list(harness_engine(), filter, true, &list, &err) == 0) {
-		json_array_foreach(list, i, o)
-		{
-			harness_track(HARNESS_CONTAINER,
-				      json_string_value(json_object_get(o, "Id")));
-		}
-	}
-	json_decref(list);
-	list = NULL;
-	if (engine_network_list(harness_engine(), filter, &list, &err) == 0) {
-		json_array_foreach(list, i, o)
-		{
-			harness_track(HARNESS_NETWORK, json_string_value(json_object_get(o, "Id")));
-		}
-	}
-	json_decref(list);
-	list = NULL;
-	if (engine_volume_list(harness_engine(), filter, &list, &err) == 0) {
-		json_array_foreach(list, i, o)
-		{
-			harness_track(HARNESS_VOLUME,
-				      json_string_value(json_object_get(o, "Name")));
-		}
-	}
-	json_decref(list);
-	px_error_clear(&err);
-	free(filter);
-}
 
 static int teardown(void **state)
 {
@@ -77,7 +40,7 @@ static int teardown(void **state)
 	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
 	int left;
 
-	track_project(t->project);
+	harness_track_project(t->project);
 	if (access(t->dir.root, F_OK) == 0)
 		harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v",
 				"-t", "1", NULL);
@@ -305,7 +268,7 @@ static void test_stack_three_services(void **state)
 	free(yaml);
 
 	rc = PRISYNC(t, "up", "--wait");
-	track_project(t->project);
+	harness_track_project(t->project);
 	expect_ok(t, rc, "up --wait");
 
 	/* in order: db healthy before the migrator starts, the migrator done before the
@@ -365,7 +328,7 @@ static void test_stack_three_services(void **state)
 	write_file(t, "compose.yaml", yaml);
 	free(yaml);
 	expect_ok(t, PRISYNC(t, "up", "--wait"), "up --wait after an environment change");
-	track_project(t->project);
+	harness_track_project(t->project);
 	assert_string_equal((again = identity(db)), id_db);
 	free(again);
 	assert_string_equal((again = identity(mig)), id_mig);
@@ -423,7 +386,7 @@ static void test_stack_stop_start_restart(void **state)
 	snprintf(web, sizeof(web), "%s-web-1", t->project);
 
 	expect_ok(t, PRISYNC(t, "up", "-d"), "up -d");
-	track_project(t->project);
+	harness_track_project(t->project);
 	expect_ok(t, PRISYNC(t, "ps", "-q"), "ps -q");
 	assert_int_equal(strlen(px_buf_cstr(&t->out)), 2 * 65);
 
@@ -485,7 +448,7 @@ static void test_stack_unhealthy_fails_wait(void **state)
 	    "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\"]\n");
 	t0 = time(NULL);
 	rc = PRISYNC(t, "up", "--wait");
-	track_project(t->project);
+	harness_track_project(t->project);
 	if (rc != 1)
 		fail_msg("up --wait: want exit 1, got %d\n%s", rc, px_buf_cstr(&t->err));
 	/* it names the service, says why, and shows what the service said */
@@ -508,7 +471,7 @@ static void test_stack_pull_never_missing_image(void **state)
 		   "    image: prisync-test/no-such-image:1\n"
 		   "    pull_policy: never\n");
 	rc = PRISYNC(t, "up", "-d");
-	track_project(t->project);
+	harness_track_project(t->project);
 	assert_int_equal(rc, 1);
 	assert_non_null(
 	    strstr(px_buf_cstr(&t->err),

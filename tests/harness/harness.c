@@ -62,6 +62,44 @@ void harness_track(enum harness_kind kind, const char *id)
 	ntracked++;
 }
 
+/* Track every container, network and volume labelled with the compose project. */
+void harness_track_project(const char *project)
+{
+	struct px_error err = PX_ERROR_INIT;
+	json_t *list = NULL, *o;
+	char *filter;
+	size_t i;
+
+	xasprintf(&filter, "com.docker.compose.project=%s", project);
+	if (engine_container_list(harness_engine(), filter, true, &list, &err) == 0) {
+		json_array_foreach(list, i, o)
+		{
+			harness_track(HARNESS_CONTAINER,
+				      json_string_value(json_object_get(o, "Id")));
+		}
+	}
+	json_decref(list);
+	list = NULL;
+	if (engine_network_list(harness_engine(), filter, &list, &err) == 0) {
+		json_array_foreach(list, i, o)
+		{
+			harness_track(HARNESS_NETWORK, json_string_value(json_object_get(o, "Id")));
+		}
+	}
+	json_decref(list);
+	list = NULL;
+	if (engine_volume_list(harness_engine(), filter, &list, &err) == 0) {
+		json_array_foreach(list, i, o)
+		{
+			harness_track(HARNESS_VOLUME,
+				      json_string_value(json_object_get(o, "Name")));
+		}
+	}
+	json_decref(list);
+	px_error_clear(&err);
+	free(filter);
+}
+
 int harness_cleanup(void)
 {
 	static const enum harness_kind order[] = {HARNESS_CONTAINER, HARNESS_NETWORK,

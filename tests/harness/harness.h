@@ -28,6 +28,9 @@ json_t *harness_labels(void);
 enum harness_kind { HARNESS_CONTAINER, HARNESS_NETWORK, HARNESS_VOLUME };
 /* Remember an engine object for harness_cleanup(). */
 void harness_track(enum harness_kind kind, const char *id);
+/* Track what a compose project left on the engine (containers, networks, volumes labelled
+ * com.docker.compose.project=<project>), so harness_cleanup() removes it whatever prisync did. */
+void harness_track_project(const char *project);
 /* Remove every tracked object (containers first, forced, with anonymous volumes) and
  * return how many could not be removed.  Call it from each test's teardown so it runs
  * even when the test failed. */
