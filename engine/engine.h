@@ -246,6 +246,10 @@ int engine_events(struct engine *e, const char *label_filter, int64_t since, int
 /* *out_id (may be NULL) receives the network id (owned); an existing name is an error. */
 int engine_network_create(struct engine *e, const char *name, const json_t *labels, char **out_id,
 			  struct px_error *err);
+/* The same with the whole POST /networks/create body (Name, Driver, Options, IPAM,
+ * Internal, Labels ...); CheckDuplicate is added here. */
+int engine_network_create_body(struct engine *e, const json_t *config, char **out_id,
+			       struct px_error *err);
 /* A network that is already gone counts as success. */
 int engine_network_remove(struct engine *e, const char *id, struct px_error *err);
 /* *out receives the array of GET /networks (owned); label_filter as for containers. */
@@ -264,6 +268,9 @@ int engine_network_connect(struct engine *e, const char *network, const char *co
  * be NULL) receives its name (owned; the engine picks one when name is NULL). */
 int engine_volume_create(struct engine *e, const char *name, const json_t *labels, char **out_name,
 			 struct px_error *err);
+/* The same with the whole POST /volumes/create body (Name, Driver, DriverOpts, Labels). */
+int engine_volume_create_body(struct engine *e, const json_t *config, char **out_name,
+			      struct px_error *err);
 /* A volume that is already gone counts as success; force: even if in use. */
 int engine_volume_remove(struct engine *e, const char *name, bool force, struct px_error *err);
 /* *out receives the "Volumes" array of GET /volumes (owned, [] when none). */

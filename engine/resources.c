@@ -71,17 +71,19 @@ static int check_labels(const json_t *labels, struct px_error *err)
  * Networks
  */
 
-int engine_network_create(struct engine *e, const char *name, const json_t *labels, char **out_id,
-			  struct px_error *err)
+int engine_network_create_body(struct engine *e, const json_t *config, char **out_id,
+			       struct px_error *err)
 {
+	const char *name = json_string_value(json_object_get(config, "Name"));
 	json_t *body = NULL, *res = NULL;
 	const char *id, *warning;
 	long status = 0;
 	int ret = -1;
 
-	if (engine_check_arg(name, "network name", err) < 0 || check_labels(labels, err) < 0)
+	if (engine_check_arg(name, "network name", err) < 0 ||
+	    check_labels(json_object_get(config, "Labels"), err) < 0)
 		goto wrap;
-	body = create_body(name, labels);
+	body = json_deep_copy(config);
 	/* without it, engines before API 1.44 create a second network of the same name */
 	json_object_set_new(body, "CheckDuplicate", json_true());
 	if (engine_request(e, "POST", "/networks/create", body, &status, &res, err) < 0) {
@@ -107,6 +109,16 @@ out:
 	json_decref(body);
 	json_decref(res);
 	return ret;
+}
+
+int engine_network_create(struct engine *e, const char *name, const json_t *labels, char **out_id,
+			  struct px_error *err)
+{
+	json_t *config = create_body(name, labels);
+	int rc = engine_network_create_body(e, config, out_id, err);
+
+	json_decref(config);
+	return rc;
 }
 
 int engine_network_remove(struct engine *e, const char *id, struct px_error *err)
@@ -214,17 +226,17 @@ int engine_network_list(struct engine *e, const char *label_filter, json_t **out
  * Volumes
  */
 
-int engine_volume_create(struct engine *e, const char *name, const json_t *labels, char **out_name,
-			 struct px_error *err)
+int engine_volume_create_body(struct engine *e, const json_t *config, char **out_name,
+			      struct px_error *err)
 {
-	json_t *body = NULL, *res = NULL;
+	const char *name = json_string_value(json_object_get(config, "Name"));
+	json_t *res = NULL;
 	const char *got;
 	int ret = -1;
 
-	if (check_labels(labels, err) < 0)
+	if (check_labels(json_object_get(config, "Labels"), err) < 0)
 		goto wrap;
-	body = create_body(name, labels);
-	if (engine_request(e, "POST", "/volumes/create", body, NULL, &res, err) < 0)
+	if (engine_request(e, "POST", "/volumes/create", config, NULL, &res, err) < 0)
 		goto wrap;
 	got = json_string_value(json_object_get(res, "Name"));
 	if (got == NULL || *got == '\0') {
@@ -241,9 +253,18 @@ wrap:
 	else
 		px_error_wrap(err, "cannot create volume");
 out:
-	json_decref(body);
 	json_decref(res);
 	return ret;
+}
+
+int engine_volume_create(struct engine *e, const char *name, const json_t *labels, char **out_name,
+			 struct px_error *err)
+{
+	json_t *config = create_body(name, labels);
+	int rc = engine_volume_create_body(e, config, out_name, err);
+
+	json_decref(config);
+	return rc;
 }
 
 int engine_volume_remove(struct engine *e, const char *name, bool force, struct px_error *err)

@@ -79,7 +79,7 @@ static int ensure_network(struct stack *st, const struct compose_network *n, str
 	json_object_set_new(labels, STACK_LABEL_NETWORK, json_string(n->key));
 	json_object_set_new(labels, STACK_LABEL_PROJECT, json_string(p->name));
 	json_object_set_new(labels, STACK_LABEL_VERSION, json_string(STACK_COMPOSE_VERSION));
-	body = json_pack("{s:s, s:b, s:o}", "Name", n->name, "CheckDuplicate", 1, "Labels", labels);
+	body = json_pack("{s:s, s:o}", "Name", n->name, "Labels", labels);
 	json_object_set_new(body, "Driver", json_string(n->driver ? n->driver : "bridge"));
 	if (n->driver_opts.n > 0)
 		json_object_set_new(body, "Options", map_object(&n->driver_opts));
@@ -119,9 +119,8 @@ static int ensure_network(struct stack *st, const struct compose_network *n, str
 		json_object_set_new(body, "IPAM", ipam);
 	}
 	progress(st, "Network", n->name, false, STACK_PROGRESS_WORKING, "Creating");
-	if (engine_request(st->engine, "POST", "/networks/create", body, NULL, NULL, err) < 0) {
+	if (engine_network_create_body(st->engine, body, NULL, err) < 0) {
 		progress(st, "Network", n->name, false, STACK_PROGRESS_ERROR, "Error");
-		px_error_wrap(err, "failed to create network %s", n->name);
 		goto out;
 	}
 	progress(st, "Network", n->name, false, STACK_PROGRESS_DONE, "Created");
@@ -178,9 +177,8 @@ static int ensure_volume(struct stack *st, const struct compose_volume *v, struc
 	if (v->driver_opts.n > 0)
 		json_object_set_new(body, "DriverOpts", map_object(&v->driver_opts));
 	progress(st, "Volume", v->name, true, STACK_PROGRESS_WORKING, "Creating");
-	if (engine_request(st->engine, "POST", "/volumes/create", body, NULL, NULL, err) < 0) {
+	if (engine_volume_create_body(st->engine, body, NULL, err) < 0) {
 		progress(st, "Volume", v->name, true, STACK_PROGRESS_ERROR, "Error");
-		px_error_wrap(err, "failed to create volume \"%s\"", v->name);
 		goto out;
 	}
 	progress(st, "Volume", v->name, true, STACK_PROGRESS_DONE, "Created");
