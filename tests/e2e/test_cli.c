@@ -125,6 +125,36 @@ static void test_global_flags_accepted(void **state)
 	assert_int_equal(r->err.len, 0);
 }
 
+/* The global flags reach the loader: --profile and -p change what `config` reports, and
+ * -f names the file (a negative control for the acceptance test above). */
+static void test_global_flags_take_effect(void **state)
+{
+	struct run *r = *state;
+	struct px_error err = PX_ERROR_INIT;
+	static const char yaml[] = "services:\n"
+				   "  app: {image: busybox}\n"
+				   "  debug: {image: busybox, profiles: [debug]}\n";
+	char *path = px_path_join(r->dir.root, "stack.yaml");
+
+	if (px_path_write_file_atomic(path, yaml, sizeof(yaml) - 1, 0644, &err) < 0)
+		fail_msg("%s", px_error_msg(&err));
+	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "-f", "stack.yaml",
+					 "config", "--services", NULL),
+			 0);
+	assert_string_equal(px_buf_cstr(&r->out), "app\n");
+	px_buf_reset(&r->out);
+	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "-f", "stack.yaml",
+					 "--profile", "debug", "config", "--services", NULL),
+			 0);
+	assert_string_equal(px_buf_cstr(&r->out), "app\ndebug\n");
+	px_buf_reset(&r->out);
+	assert_int_equal(harness_prisync(&r->dir, &r->out, &r->err, 10000, "-f", "stack.yaml", "-p",
+					 "flagged", "config", "--format", "json", NULL),
+			 0);
+	assert_non_null(strstr(px_buf_cstr(&r->out), "\"name\": \"flagged\""));
+	free(path);
+}
+
 static const struct usage_case {
 	const char *args[4];
 	const char *message;
@@ -169,6 +199,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_version_matches_version_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_help_command, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_global_flags_accepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_global_flags_take_effect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_errors_exit_2, setup, teardown),
 	};
 
