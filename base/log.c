@@ -25,6 +25,8 @@ static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_stream;    /* NULL: stderr (not a constant, so resolved at use) */
 static int log_colour = -1; /* -1: not decided yet */
 static int service_width = SERVICE_WIDTH_MIN;
+static FILE *out_stream;    /* container output; NULL: stdout */
+static int out_colour = -1; /* -1: not decided yet */
 
 /* Colours a service prefix can take, as docker compose cycles them. */
 static const char *const service_palette[] = {"36", "33", "32", "35", "34", "91"};
@@ -70,6 +72,17 @@ void px_log_setup(FILE *stream, enum px_log_level threshold, int force_colour)
 		log_colour = detect_colour(current_stream());
 	else
 		log_colour = force_colour != 0;
+	pthread_mutex_unlock(&log_lock);
+}
+
+void px_log_output_setup(FILE *stream, int force_colour)
+{
+	pthread_mutex_lock(&log_lock);
+	out_stream = stream;
+	if (force_colour < 0)
+		out_colour = detect_colour(out_stream != NULL ? out_stream : stdout);
+	else
+		out_colour = force_colour != 0;
 	pthread_mutex_unlock(&log_lock);
 }
 
@@ -200,6 +213,47 @@ void px_log_emit(enum px_log_level level, const char *service, const char *fmt, 
 		px_buf_addch(&line, '\n');
 	}
 	/* one fwrite of the whole line: concurrent loggers never interleave mid-line */
+	fwrite(line.data, 1, line.len, out);
+	fflush(out);
+	pthread_mutex_unlock(&log_lock);
+
+	free(masked);
+	px_buf_release(&msg);
+	px_buf_release(&line);
+	errno = saved_errno;
+}
+
+void px_log_output(const char *prefix, const char *text, size_t len)
+{
+	struct px_buf msg = PX_BUF_INIT, line = PX_BUF_INIT;
+	int saved_errno = errno;
+	FILE *out;
+	char *masked;
+
+	/* a NUL inside a line would end the masking early: the rest could leak */
+	px_buf_add(&msg, text, len);
+	for (size_t i = 0; i < msg.len; i++)
+		if (msg.data[i] == '\0')
+			msg.data[i] = ' ';
+	masked = px_mask_urls(px_buf_cstr(&msg));
+
+	pthread_mutex_lock(&log_lock);
+	out = out_stream != NULL ? out_stream : stdout;
+	if (out_colour < 0)
+		out_colour = detect_colour(out);
+	if (prefix != NULL) {
+		size_t plen = strlen(prefix);
+
+		if (plen > (size_t)service_width && plen < INT_MAX)
+			service_width = (int)plen;
+		if (out_colour)
+			px_buf_addf(&line, "\033[%sm%-*s |" SGR_RESET " ", service_colour(prefix),
+				    service_width, prefix);
+		else
+			px_buf_addf(&line, "%-*s | ", service_width, prefix);
+	}
+	px_buf_adds(&line, masked);
+	px_buf_addch(&line, '\n');
 	fwrite(line.data, 1, line.len, out);
 	fflush(out);
 	pthread_mutex_unlock(&log_lock);

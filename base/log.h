@@ -52,6 +52,16 @@ int px_log_level_parse(const char *s);
 void px_log_emit(enum px_log_level level, const char *service, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Where container output goes (px_log_output): stream (NULL: stdout), coloured as
+ * px_log_setup decides for force_colour. */
+void px_log_output_setup(FILE *stream, int force_colour);
+
+/* One line a container wrote: "<prefix padded> | text" (prefix NULL: the text alone) on
+ * the output stream, the prefix in its stable colour on a colour terminal, the text
+ * masked like every line and never given a level tag.  Thread-safe; len excludes the
+ * newline, which is added. */
+void px_log_output(const char *prefix, const char *text, size_t len);
+
 /* Return a copy of s (owned) in which the password of every URL with userinfo
  * ("scheme://user:password@host") is replaced by "****".  Handles passwords that
  * themselves contain '@' or ':' (the last '@' before the host part ends the userinfo). */

@@ -39,6 +39,7 @@ extern const struct cmd cmd_stop;
 extern const struct cmd cmd_restart;
 extern const struct cmd cmd_ps;
 extern const struct cmd cmd_build;
+extern const struct cmd cmd_logs;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);
@@ -72,6 +73,8 @@ void cmd_stack_close(struct cmd_stack *cs);
 int cmd_parse_seconds(const struct cmd *c, const char *flag, const char *value);
 /* The usage error of an unknown or incomplete flag, as getopt left it. */
 int cmd_flag_error(const struct cmd *c, int argc, char **argv, int opt);
+/* Pad container log prefixes as compose does: to the longest "<service>-<n>". */
+void cmd_set_prefix_width(const struct compose_project *p);
 /* Parse [-t N] [SERVICE...] and run op (stack_stop, stack_restart) on them. */
 int cmd_run_timed(const struct cmd *c, struct cmd_ctx *ctx, int argc, char **argv,
 		  int (*op)(struct stack *st, char *const *services, size_t n, int timeout_s,

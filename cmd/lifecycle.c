@@ -133,3 +133,16 @@ out:
 	px_error_clear(&err);
 	return rc;
 }
+
+void cmd_set_prefix_width(const struct compose_project *p)
+{
+	size_t w = 0;
+
+	/* "<service>-1": one container per service */
+	for (size_t i = 0; i < p->nservices; i++) {
+		size_t len = strlen(p->services[i].name) + 2;
+
+		w = len > w ? len : w;
+	}
+	px_log_set_service_width((int)w);
+}

@@ -18,6 +18,7 @@ static const struct cmd *const commands[] = {
     &cmd_restart,
     &cmd_ps,
     &cmd_build,
+    &cmd_logs,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -202,6 +203,7 @@ int main(int argc, char **argv)
 		}
 	}
 	px_log_setup(stderr, level, colour);
+	px_log_output_setup(stdout, colour);
 
 	if (optind >= argc) {
 		cmd_print_main_help(stderr);

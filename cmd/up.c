@@ -97,7 +97,7 @@ static int run_attached(struct cmd_stack *cs, char *const *services, size_t n, t
 	    .services = services,
 	    .nservices = n,
 	    .tail = -1,
-	    .since = (int64_t)since,
+	    .since_ns = (int64_t)since * 1000000000,
 	    .on_idle = on_idle,
 	    .data = &a,
 	};
@@ -108,17 +108,7 @@ static int run_attached(struct cmd_stack *cs, char *const *services, size_t n, t
 		return -1;
 	if (px_loop_add_signals(a.loop, sigs, 2, on_signal, &a, err) < 0)
 		goto out;
-	/* compose pads every prefix to the longest service name */
-	{
-		size_t w = 0;
-
-		for (size_t i = 0; i < cs->project->nservices; i++) {
-			size_t len = strlen(cs->project->services[i].name);
-
-			w = len > w ? len : w;
-		}
-		px_log_set_service_width((int)w);
-	}
+	cmd_set_prefix_width(cs->project);
 	if (stack_follow_start(&follow, a.loop, cs->engine, cs->project->name, &fo, err) < 0)
 		goto out;
 	if (px_loop_run(a.loop) < 0) {

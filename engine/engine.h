@@ -211,8 +211,9 @@ struct engine_logs_opts {
 	bool follow;     /* keep streaming until the container stops */
 	bool timestamps; /* each line starts with the engine's RFC 3339 timestamp and a space */
 	bool want_stdout, want_stderr;
-	int tail;      /* the last tail lines only; -1: all */
-	int64_t since; /* unix seconds; 0: from the start */
+	int tail;         /* the last tail lines only; -1: all */
+	int64_t since_ns; /* unix nanoseconds; 0: from the start */
+	int64_t until_ns; /* unix nanoseconds; 0: to the end (with follow: until it stops) */
 };
 
 /* One line of a container's output, without its '\n' (a TTY's "\r\n" loses both) and

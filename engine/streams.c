@@ -278,8 +278,13 @@ int engine_container_logs_stream(struct engine *e, const char *id, const struct 
 		px_buf_adds(&path, "&tail=all");
 	else
 		px_buf_addf(&path, "&tail=%d", o->tail);
-	if (o->since > 0)
-		px_buf_addf(&path, "&since=%" PRId64, o->since);
+	/* the engine takes "seconds.nanoseconds" (moby's timetypes) */
+	if (o->since_ns > 0)
+		px_buf_addf(&path, "&since=%" PRId64 ".%09" PRId64, o->since_ns / 1000000000,
+			    o->since_ns % 1000000000);
+	if (o->until_ns > 0)
+		px_buf_addf(&path, "&until=%" PRId64 ".%09" PRId64, o->until_ns / 1000000000,
+			    o->until_ns % 1000000000);
 	rc = engine_stream(e, "GET", px_buf_cstr(&path), NULL, logs_lines_data, &s, NULL, err);
 	if (s.failed) {
 		px_error_move(err, &s.derr);

@@ -15,9 +15,10 @@
 struct follower {
 	struct stack_follow *f;
 	char *id;
-	char *service;
+	char *prefix; /* "app-1": the container name without "<project>-" (compose's) */
 	struct engine *e;
 	pthread_t thread;
+	int tail;         /* history lines on a first attach; -1 after a restart */
 	int64_t since_ns; /* lines stamped earlier were shown already (or predate us) */
 	int64_t last_ns;  /* the stamp of the last line shown */
 	struct px_error err;
@@ -28,7 +29,7 @@ struct follower {
  * the next stream goes on after the last line the previous one showed. */
 struct attached {
 	char *id;
-	char *service;
+	char *prefix;
 	int64_t at_ns;
 	int64_t last_ns;
 	int64_t pending_ns; /* a start seen while the previous stream was still draining */
@@ -42,6 +43,7 @@ struct stack_follow {
 	char *project;
 	char **services; /* NULL-terminated; empty: all */
 	bool timestamps;
+	bool no_prefix;
 	int tail;
 	void (*on_idle)(void *data);
 	void *data;
@@ -114,13 +116,13 @@ static int on_line(void *data, int stream, const char *line, size_t len)
 			line = sp + 1;
 		}
 	}
-	/* px_log is thread-safe: one locked write per line */
-	px_log_emit(PX_LOG_INFO, fl->service, "%.*s", (int)len, line);
+	/* thread-safe: one locked write per line */
+	px_log_output(fl->f->no_prefix ? NULL : fl->prefix, line, len);
 	return 0;
 }
 
 static void follower_ended(void *data);
-static void attach(struct stack_follow *f, const char *id, const char *service, int64_t since_ns,
+static void attach(struct stack_follow *f, const char *id, const char *prefix, int64_t since_ns,
 		   int64_t at_ns);
 
 static void *follower_main(void *arg)
@@ -131,8 +133,9 @@ static void *follower_main(void *arg)
 	    .timestamps = true,
 	    .want_stdout = true,
 	    .want_stderr = true,
-	    .tail = fl->f->tail,
-	    .since = fl->since_ns / 1000000000,
+	    .tail = fl->tail,
+	    /* whole seconds: on_line drops what came before since_ns exactly */
+	    .since_ns = fl->since_ns / 1000000000 * 1000000000,
 	};
 
 	engine_container_logs_stream(fl->e, fl->id, &o, on_line, fl, &fl->err);
@@ -199,7 +202,7 @@ static void follower_ended(void *data)
 			int64_t at = a->pending_ns;
 
 			a->pending_ns = 0;
-			attach(f, a->id, a->service, at, at);
+			attach(f, a->id, a->prefix, at, at);
 		}
 	}
 	if (f->active == 0 && !f->stopping)
@@ -207,17 +210,18 @@ static void follower_ended(void *data)
 	px_error_clear(&fl->err);
 	engine_free(fl->e);
 	free(fl->id);
-	free(fl->service);
+	free(fl->prefix);
 	free(fl);
 }
 
 /* Start following id (loop thread). */
-static void attach(struct stack_follow *f, const char *id, const char *service, int64_t since_ns,
+static void attach(struct stack_follow *f, const char *id, const char *prefix, int64_t since_ns,
 		   int64_t at_ns)
 {
 	struct attached *a = attached_find(f, id);
 	struct follower *fl;
 	struct px_error err = PX_ERROR_INIT;
+	int tail = f->tail;
 
 	if (f->stopping || (a != NULL && a->at_ns >= at_ns))
 		return;
@@ -228,24 +232,27 @@ static void attach(struct stack_follow *f, const char *id, const char *service, 
 	if (a == NULL) {
 		a = xcalloc(1, sizeof(*a));
 		a->id = xstrdup(id);
-		a->service = xstrdup(service != NULL ? service : "?");
+		a->prefix = xstrdup(prefix);
 		a->next = f->attached;
 		f->attached = a;
-	} else if (a->last_ns > 0) {
-		/* exactly after what the previous stream showed */
-		since_ns = a->last_ns + 1;
+	} else {
+		/* a new run: all of it, and exactly after what the previous stream showed */
+		tail = -1;
+		if (a->last_ns > 0)
+			since_ns = a->last_ns + 1;
 	}
 	fl = xcalloc(1, sizeof(*fl));
 	fl->f = f;
 	fl->id = xstrdup(id);
-	fl->service = xstrdup(service != NULL ? service : "?");
+	fl->prefix = xstrdup(prefix);
+	fl->tail = tail;
 	fl->since_ns = since_ns;
 	fl->err = (struct px_error)PX_ERROR_INIT;
 	if (engine_dup(f->e, &fl->e, &err) < 0) {
 		px_warn("cannot follow the logs of %s: %s", id, px_error_msg(&err));
 		px_error_clear(&err);
 		free(fl->id);
-		free(fl->service);
+		free(fl->prefix);
 		free(fl);
 		return;
 	}
@@ -260,7 +267,7 @@ static void attach(struct stack_follow *f, const char *id, const char *service, 
 		pthread_mutex_unlock(&f->lock);
 		engine_free(fl->e);
 		free(fl->id);
-		free(fl->service);
+		free(fl->prefix);
 		free(fl);
 		return;
 	}
@@ -275,7 +282,7 @@ static void attach(struct stack_follow *f, const char *id, const char *service, 
 struct start_msg {
 	struct stack_follow *f;
 	char *id;
-	char *service;
+	char *prefix;
 	int64_t t_ns;
 	bool end; /* the events thread is done */
 };
@@ -290,10 +297,10 @@ static void on_start_msg(void *data)
 	} else {
 		/* a process writes before its start event is stamped: a second of slack for
 		 * a container never followed (one followed before resumes exactly) */
-		attach(m->f, m->id, m->service, m->t_ns - 1000000000, m->t_ns);
+		attach(m->f, m->id, m->prefix, m->t_ns - 1000000000, m->t_ns);
 	}
 	free(m->id);
-	free(m->service);
+	free(m->prefix);
 	free(m);
 }
 
@@ -314,7 +321,8 @@ static int on_event(void *data, const json_t *ev)
 	m = xcalloc(1, sizeof(*m));
 	m->f = f;
 	m->id = xstrdup(id);
-	m->service = xstrdup(svc != NULL ? svc : "?");
+	m->prefix =
+	    stack_log_prefix(f->project, json_string_value(json_object_get(attrs, "name")), svc);
 	m->t_ns = json_integer_value(json_object_get(ev, "timeNano"));
 	if (m->t_ns == 0)
 		m->t_ns = (int64_t)json_integer_value(json_object_get(ev, "time")) * 1000000000;
@@ -358,6 +366,7 @@ int stack_follow_start(struct stack_follow **out, struct px_loop *loop, struct e
 	for (i = 0; i < o->nservices; i++)
 		f->services[i] = xstrdup(o->services[i]);
 	f->timestamps = o->timestamps;
+	f->no_prefix = o->no_prefix;
 	f->tail = o->tail;
 	f->on_idle = o->on_idle;
 	f->data = o->data;
@@ -367,6 +376,8 @@ int stack_follow_start(struct stack_follow **out, struct px_loop *loop, struct e
 
 	/* events first, then the list: a container starting in between is seen by one */
 	f->ev_since = t0 / 1000000000;
+	if (o->since_ns > 0 && o->since_ns / 1000000000 < f->ev_since)
+		f->ev_since = o->since_ns / 1000000000;
 	if (engine_dup(e, &f->ev_engine, err) < 0)
 		goto fail;
 	if (pthread_create(&f->ev_thread, NULL, events_main, f) != 0) {
@@ -384,12 +395,18 @@ int stack_follow_start(struct stack_follow **out, struct px_loop *loop, struct e
 		const char *svc = json_string_value(json_object_get(labels, STACK_LABEL_SERVICE));
 		const char *oneoff = json_string_value(json_object_get(labels, STACK_LABEL_ONEOFF));
 		bool running = state != NULL && strcmp(state, "running") == 0;
+		char *prefix;
 
 		if (id == NULL || !in_scope(f, svc) || (oneoff && strcmp(oneoff, "True") == 0))
 			continue;
 		/* with since, a container that already ran to its end still has lines to show */
-		if (running || o->since > 0)
-			attach(f, id, svc, o->since * 1000000000, t0);
+		if (!running && o->since_ns <= 0)
+			continue;
+		prefix = stack_log_prefix(
+		    project, json_string_value(json_array_get(json_object_get(c, "Names"), 0)),
+		    svc);
+		attach(f, id, prefix, o->since_ns, t0);
+		free(prefix);
 	}
 	json_decref(list);
 	if (f->active == 0)
@@ -428,7 +445,7 @@ void stack_follow_free(struct stack_follow *f)
 
 		f->attached = a->next;
 		free(a->id);
-		free(a->service);
+		free(a->prefix);
 		free(a);
 	}
 	px_loop_timer_del(f->idle_timer);

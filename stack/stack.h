@@ -379,8 +379,10 @@ struct stack_follow_opts {
 	char *const *services; /* n == 0: every service */
 	size_t nservices;
 	bool timestamps;
-	int tail;      /* lines of history per container; < 0: all */
-	int64_t since; /* unix seconds; 0: none */
+	bool no_prefix;   /* the lines alone, without "app-1 | " */
+	int tail;         /* lines of history per container on its first attach; < 0: all */
+	int64_t since_ns; /* unix ns: lines before are not shown, and containers that
+			     stopped are read too; 0: running containers from now on */
 	/* called on the loop thread when no followed container is left running */
 	void (*on_idle)(void *data);
 	void *data;
@@ -402,5 +404,32 @@ size_t stack_follow_active(const struct stack_follow *f);
 /* Stop every stream, join the threads, free.  Runs loop until every thread has
  * reported, so call it outside loop's callbacks.  NULL-safe. */
 void stack_follow_free(struct stack_follow *f);
+
+/* ---- logs up to now (logs.c) ---------------------------------------------------------- */
+
+struct stack_logs_opts {
+	char *const *services; /* n == 0: every service */
+	size_t nservices;
+	bool timestamps, no_prefix;
+	int tail;                   /* the last lines of each container; < 0: all */
+	int64_t since_ns, until_ns; /* unix ns; 0: no bound */
+};
+
+/*
+ * Print the logs of the project's containers (stopped ones too, one-offs not) through
+ * px_log_output, merged across containers in the order of the engine's timestamps, each
+ * line prefixed "app-1 | " as compose does.  "no such service: 'x'" for an unknown name.
+ * Holds the lines in memory until printed (bound them with tail or since).
+ */
+int stack_logs(struct stack *st, const struct stack_logs_opts *o, struct px_error *err);
+
+/* The prefix of a container's lines: its name without "/" and "<project>-" ("app-1"),
+ * the service when the name is unknown.  Owned. */
+char *stack_log_prefix(const char *project, const char *name, const char *service);
+
+/* --since / --until values: a Go duration back from now_ns ("10m", "1h30m", "1.5h"), an
+ * RFC 3339 time, a local date or date-time without a zone, or unix seconds with an
+ * optional fraction.  0 or -1 with the forms named in err. */
+int stack_parse_log_time(const char *s, int64_t now_ns, int64_t *out, struct px_error *err);
 
 #endif

@@ -3,6 +3,7 @@
 #include "stack/internal.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,8 @@ int64_t stack_parse_time_ns(const char *s)
 		secs -= (*p == '+' ? 1 : -1) * ((time_t)hh * 3600 + (time_t)mm * 60);
 	}
 	/* the zero time ("0001-01-01T00:00:00Z") of a container never started */
-	if (secs <= 0)
-		return 0;
+	if (secs <= 0 || secs > INT64_MAX / 1000000000 - 1)
+		return 0; /* before 1970, or past 2262 (int64 ns) */
 	return (int64_t)secs * 1000000000 + ns;
 }
 

@@ -985,7 +985,7 @@ static size_t project_containers(struct engine *e, const char *project, json_t *
 	return json_array_size(*out);
 }
 
-/* up -d --wait, ps, down -v of a one-service stack, all on the TLS engine (none of it on
+/* up -d --wait, ps, logs, down -v of a one-service stack, all on the TLS engine (none of it on
  * the harness engine, which DOCKER_HOST pointed at before); then the wrong CA through the
  * binary: a quick failure that says why. */
 static void test_stack_up_ps_down(void **state)
@@ -1040,11 +1040,10 @@ static void test_stack_up_ps_down(void **state)
 	assert_string_equal(json_string_value(json_object_get(row, "State")), "running");
 	json_decref(row);
 
-	/* what the container prisync started logged, read over TLS with the engine client */
-	px_buf_reset(&out);
-	if (engine_container_logs(tls.engine, name, true, true, -1, &out, &errout, &err) < 0)
-		fail_msg("logs: %s", px_error_msg(&err));
-	assert_non_null(strstr(px_buf_cstr(&out), "hello from web over tls\n"));
+	/* what the container logged, through `prisync logs` over TLS */
+	run_prisync(true, RUN_TIMEOUT_MS, &out, &errout, project,
+		    (const char *[]){"--ansi", "never", "logs", "web", NULL});
+	assert_string_equal(px_buf_cstr(&out), "web-1    | hello from web over tls\n");
 
 	run_prisync(true, RUN_TIMEOUT_MS, &out, &errout, project,
 		    (const char *[]){"down", "-v", NULL});

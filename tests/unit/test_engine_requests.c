@@ -542,7 +542,7 @@ static void test_logs_stream(void **state)
 				     .want_stdout = true,
 				     .want_stderr = true,
 				     .tail = -1,
-				     .since = 1700000000};
+				     .since_ns = 1700000000123456789};
 	static const char tty[] = "first\r\nsecond\r\nno end";
 
 	(void)state;
@@ -569,7 +569,8 @@ static void test_logs_stream(void **state)
 	o.timestamps = true;
 	o.want_stderr = false;
 	o.tail = 5;
-	o.since = 0;
+	o.since_ns = 0;
+	o.until_ns = 1700000100000000001;
 	assert_int_equal(engine_container_logs_stream(e, "c2", &o, collect_log_line, &g, &err), 0);
 	assert_string_equal(px_buf_cstr(&g.all), "out:first|out:second|out:no end|");
 	/* fn stops the stream: 1, and nothing after */
@@ -593,10 +594,10 @@ static void test_logs_stream(void **state)
 	assert_request_line(&f, 1, "GET /v1.41/containers/c1/json");
 	assert_request_line(&f, 2,
 			    "GET /v1.41/containers/c1/logs?follow=1&stdout=1&stderr=1&timestamps=0"
-			    "&tail=all&since=1700000000");
+			    "&tail=all&since=1700000000.123456789");
 	assert_request_line(&f, 4,
 			    "GET /v1.41/containers/c2/logs?follow=0&stdout=1&stderr=0&timestamps=1"
-			    "&tail=5");
+			    "&tail=5&until=1700000100.000000001");
 	fake_release(&f);
 	engine_free(e);
 	px_buf_release(&wire);

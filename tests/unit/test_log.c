@@ -498,6 +498,52 @@ static void test_mask_urls(void **state)
 	}
 }
 
+/* Container output: its own stream, a prefix without level tags, the line masked, a NUL
+ * inside the line unable to end the masking early; no prefix: the line alone. */
+static void test_container_output(void **state)
+{
+	char *data = NULL, *warn;
+	size_t len = 0;
+	FILE *f = open_memstream(&data, &len);
+	struct capture c;
+	static const char nul_line[] = "x\0 postgres://u:pw@db/x";
+
+	(void)state;
+	capture_begin(&c, PX_LOG_INFO, 0);
+	px_log_output_setup(f, 0);
+	px_log_output("app-1", "listening", 9);
+	px_log_output("app-1", "err: Error: connect postgres://app:hunter2@db:5432/x", 52);
+	px_log_output("migrate-1", "done", 4);
+	px_log_output(NULL, "bare line, no newline of its own", 32);
+	px_log_output("db-1", nul_line, sizeof(nul_line) - 1);
+	px_log_output("db-1", "trailing part cut", 8);
+	px_warn("a warning goes to the log stream");
+	px_log_output_setup(NULL, 0);
+	fclose(f);
+	warn = capture_end(&c);
+	assert_string_equal(data, "app-1    | listening\n"
+				  "app-1    | err: Error: connect postgres://app:****@db:5432/x\n"
+				  "migrate-1 | done\n"
+				  "bare line, no newline of its own\n"
+				  "db-1      | x  postgres://u:****@db/x\n"
+				  "db-1      | trailing\n");
+	assert_string_equal(warn, "prisync: warning: a warning goes to the log stream\n");
+	free(data);
+	free(warn);
+
+	/* forced colour: the prefix coloured as px_log_emit colours the same name */
+	data = NULL;
+	f = open_memstream(&data, &len);
+	px_log_output_setup(f, 1);
+	px_log_set_service_width(0);
+	px_log_output("app-1", "x", 1);
+	px_log_output_setup(NULL, 0);
+	fclose(f);
+	assert_true(strncmp(data, "\033[", 2) == 0);
+	assert_non_null(strstr(data, "app-1    |\033[0m x\n"));
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_threads_never_interleave),
 	    cmocka_unit_test(test_level_parse),
 	    cmocka_unit_test(test_mask_urls),
+	    cmocka_unit_test(test_container_output),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);
