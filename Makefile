@@ -14,11 +14,28 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 MODULES := base compose engine stack watcher prisma db vcs supervisor
-PKGS    := yaml-0.1 libpq libgit2 libcurl jansson libarchive libcrypto
+# libpq, libgit2 and libarchive are not linked: base/lazy.c dlopen()s them on first use
+# (linked, they and their ~45 dependencies cost every run ~7 ms before main()).
+PKGS_LINKED := yaml-0.1 jansson libcrypto
+PKGS_LAZY   := libpq libgit2 libarchive
+# libcurl: the static HTTP-only build of scripts/build-curl.sh when `make deps-build` made
+# it (Debian's shared libcurl loads ~30 libraries at start-up), else the system's
+CURL_DIR := $(shell scripts/build-curl.sh --print-dir)
+ifneq ($(wildcard $(CURL_DIR)/lib/libcurl.a),)
+CURL_CFLAGS := -I$(CURL_DIR)/include
+CURL_LIBS   := $(CURL_DIR)/lib/libcurl.a -lssl -lcrypto
+else
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
+endif
 
 CC      ?= cc
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(CURL_CFLAGS) $(shell pkg-config --cflags $(PKGS_LINKED) $(PKGS_LAZY) 2>/dev/null)
+PKG_LIBS   := $(CURL_LIBS) $(shell pkg-config --libs $(PKGS_LINKED) 2>/dev/null)
+# the soname a library's development link points at (libpq.so -> libpq.so.5)
+soname = $(shell objdump -p "$$($(CC) -print-file-name=lib$(1).so)" 2>/dev/null | awk '/SONAME/ { print $$2 }')
+LAZY_SONAMES := -DPX_SONAME_PQ='"$(call soname,pq)"' -DPX_SONAME_GIT2='"$(call soname,git2)"' \
+		-DPX_SONAME_ARCHIVE='"$(call soname,archive)"'
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wvla
@@ -27,7 +44,9 @@ CPPFLAGS += -I. -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 \
 	    -DPX_VERSION='"$(VERSION)"' -DPX_GIT_REV='"$(GIT_REV)"'
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP
 # libinotifytools ships no .pc file
-LDLIBS  := $(PKG_LIBS) -linotifytools -lpthread
+LDLIBS  := $(PKG_LIBS) -linotifytools -lpthread -ldl
+# the tests call these libraries themselves too (reading a tar back, making a repository)
+TEST_LDLIBS := $(shell pkg-config --libs $(PKGS_LAZY) 2>/dev/null) -lcmocka
 
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -76,24 +95,34 @@ $(O)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
+$(O)/obj/base/lazy.o: CPPFLAGS += $(LAZY_SONAMES)
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(CMD_OBJS) $(LIB)
+# the link line as a file that changes only when the line does: a new libcurl (static
+# or shared) relinks every binary
+LINK_STAMP := $(O)/link.flags
+.PHONY: FORCE
+$(LINK_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(LDFLAGS) $(LDLIBS)' | cmp -s - $@ || echo '$(LDFLAGS) $(LDLIBS)' >$@
+
+$(BIN): $(CMD_OBJS) $(LIB) $(LINK_STAMP)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJS) $(LIB) $(LDLIBS)
 
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB)
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(LIB) $(LINK_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(TEST_LDLIBS)
 
-$(O)/tests/e2e/%: $(O)/obj/tests/e2e/%.o $(HARN_OBJS) $(LIB)
+$(O)/tests/e2e/%: $(O)/obj/tests/e2e/%.o $(HARN_OBJS) $(LIB) $(LINK_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(HARN_OBJS) $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $< $(HARN_OBJS) $(LIB) $(LDLIBS) $(TEST_LDLIBS)
 
 test-bins: $(BIN) $(UNIT_BINS) $(E2E_BINS)
 
-$(O)/tests/fuzz/%: $(O)/obj/tests/fuzz/%.o $(LIB)
+$(O)/tests/fuzz/%: $(O)/obj/tests/fuzz/%.o $(LIB) $(LINK_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(LIB) $(LDLIBS)
 

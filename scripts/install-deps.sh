@@ -8,7 +8,7 @@
 #   scripts/install-deps.sh --tools    build + test + the format/lint tools
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config libc6-dev
+build_pkgs=(gcc make pkg-config libc6-dev dpkg-dev
 	libyaml-dev libinotifytools0-dev libpq-dev libgit2-dev libcurl4-openssl-dev
 	libjansson-dev libarchive-dev libssl-dev libcmocka-dev)
 # the e2e harness: a Docker engine, busybox-static and PostgreSQL 15 for the test images and
@@ -39,7 +39,14 @@ for p in "${want[@]}"; do
 	[[ -n ${installed[$p]:-} ]] || missing+=("$p")
 done
 
+# after the packages: the static libcurl prisync links (cached; a no-op once built)
+build_curl()
+{
+	"$(dirname "${BASH_SOURCE[0]}")/build-curl.sh"
+}
+
 if ((${#missing[@]} == 0)); then
+	build_curl
 	exit 0
 fi
 
@@ -57,3 +64,4 @@ if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null 2>
 	apt-get update -q >/dev/null
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+build_curl

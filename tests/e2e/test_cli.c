@@ -98,6 +98,41 @@ static void test_version_matches_version_file(void **state)
 	}
 }
 
+/* libpq, libgit2 and libarchive (and what they pull: Kerberos, LDAP, ICU ...) are not
+ * loaded when prisync starts (base/lazy.c): the loader's own list of what it maps for the
+ * binary lacks them, and a command that needs them loads them on demand. */
+static void test_heavy_libraries_load_on_demand(void **state)
+{
+	static const char *const lazy[] = {"libpq.so", "libgit2.so", "libarchive.so", "libkrb5",
+					   "libldap", "libicu"};
+	struct run *r = *state;
+	json_t *j;
+	int code;
+
+	setenv("LD_TRACE_LOADED_OBJECTS", "1", 1);
+	code = harness_prisync(&r->dir, &r->out, &r->err, 10000, "--help", NULL);
+	unsetenv("LD_TRACE_LOADED_OBJECTS");
+	assert_int_equal(code, 0);
+	/* the list is real: libc and libyaml are in it */
+	assert_non_null(strstr(px_buf_cstr(&r->out), "libc.so"));
+	assert_non_null(strstr(px_buf_cstr(&r->out), "libyaml"));
+	for (size_t i = 0; i < sizeof(lazy) / sizeof(lazy[0]); i++) {
+		if (strstr(px_buf_cstr(&r->out), lazy[i]) != NULL)
+			fail_msg("%s is loaded at start-up:\n%s", lazy[i], px_buf_cstr(&r->out));
+	}
+
+	/* on demand: version asks libpq and libgit2 for theirs */
+	px_buf_reset(&r->out);
+	assert_int_equal(
+	    harness_prisync(&r->dir, &r->out, &r->err, 10000, "version", "--format", "json", NULL),
+	    0);
+	j = json_loads(px_buf_cstr(&r->out), 0, NULL);
+	assert_non_null(j);
+	assert_true(json_integer_value(json_object_get(j, "libpq")) >= 100000);
+	assert_int_equal(strncmp(json_string_value(json_object_get(j, "libgit2")), "1.", 2), 0);
+	json_decref(j);
+}
+
 static void test_help_command(void **state)
 {
 	struct run *r = *state;
@@ -198,6 +233,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_help_lists_flags_and_commands, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_version_matches_version_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_help_command, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_heavy_libraries_load_on_demand, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_global_flags_accepted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_global_flags_take_effect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_usage_errors_exit_2, setup, teardown),

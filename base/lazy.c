@@ -1,0 +1,182 @@
+/* lazy.c - libpq, libgit2 and libarchive loaded on first use, not at start-up.
+ *
+ * Linking them makes the dynamic loader map and relocate some 45 libraries (Kerberos,
+ * LDAP, GnuTLS, ICU, libstdc++ ...) before main(): ~7 ms of every run, most of what
+ * `prisync ps` costs.  So the binary does not link them: each function prisync calls is
+ * defined here, with the prototype of the library's own header (the compiler checks it),
+ * as a trampoline that dlopen()s the library once (by the soname the Makefile found at
+ * build time) and jumps to the real function.  Callers are unchanged.
+ *
+ * A function of these libraries used anywhere new needs its line below; forgetting it is
+ * an "undefined reference" at link time, never a silent fallback.  The executable does
+ * not export these definitions (no -rdynamic), so the libraries' internal calls never
+ * land here.  When a library cannot be loaded the process exits with a message naming
+ * it and the package to install: there is no meaningful result to return instead.
+ */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dlfcn.h>
+#include <git2.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#ifndef PX_SONAME_PQ
+#define PX_SONAME_PQ "libpq.so.5"
+#endif
+#ifndef PX_SONAME_GIT2
+#define PX_SONAME_GIT2 "libgit2.so.1.5"
+#endif
+#ifndef PX_SONAME_ARCHIVE
+#define PX_SONAME_ARCHIVE "libarchive.so.13"
+#endif
+
+struct lazy_lib {
+	const char *soname;
+	const char *package; /* the Debian package that ships it */
+	pthread_once_t once;
+	void *handle;
+};
+
+static struct lazy_lib lib_pq = {PX_SONAME_PQ, "libpq5", PTHREAD_ONCE_INIT, NULL};
+static struct lazy_lib lib_git2 = {PX_SONAME_GIT2, "libgit2-1.5", PTHREAD_ONCE_INIT, NULL};
+static struct lazy_lib lib_archive = {PX_SONAME_ARCHIVE, "libarchive13", PTHREAD_ONCE_INIT,
+				      NULL};
+
+static void lazy_die(const struct lazy_lib *l, const char *what)
+{
+	fprintf(stderr, "prisync: error: cannot load %s: %s (install the package %s)\n",
+		l->soname, what != NULL ? what : "unknown error", l->package);
+	exit(1);
+}
+
+#define LAZY_OPEN(l)                                                                               \
+	static void open_##l(void)                                                                 \
+	{                                                                                          \
+		/* RTLD_LOCAL: its symbols stay out of the global scope */                         \
+		l.handle = dlopen(l.soname, RTLD_NOW | RTLD_LOCAL);                                \
+	}
+LAZY_OPEN(lib_pq)
+LAZY_OPEN(lib_git2)
+LAZY_OPEN(lib_archive)
+
+static void *lazy_sym(struct lazy_lib *l, void (*open_fn)(void), const char *name)
+{
+	void *sym;
+
+	pthread_once(&l->once, open_fn);
+	if (l->handle == NULL)
+		lazy_die(l, dlerror());
+	sym = dlsym(l->handle, name);
+	if (sym == NULL)
+		lazy_die(l, dlerror());
+	return sym;
+}
+
+/* The resolved pointer is cached; two threads resolving at once store the same value. */
+#define LAZY_RESOLVE(l, name)                                                                      \
+	static __typeof__(&name) fn;                                                               \
+	__typeof__(&name) f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);                              \
+	if (f == NULL) {                                                                           \
+		f = (__typeof__(&name))lazy_sym(&l, open_##l, #name);                              \
+		__atomic_store_n(&fn, f, __ATOMIC_RELEASE);                                        \
+	}
+
+#define LAZY(l, ret, name, params, args)                                                           \
+	ret name params                                                                            \
+	{                                                                                          \
+		LAZY_RESOLVE(l, name)                                                              \
+		return f args;                                                                     \
+	}
+
+#define LAZY_VOID(l, name, params, args)                                                           \
+	void name params                                                                           \
+	{                                                                                          \
+		LAZY_RESOLVE(l, name)                                                              \
+		f args;                                                                            \
+	}
+
+/* ---- libpq (db/, base/adapters.c, cmd/version.c) ---- */
+LAZY(lib_pq, int, PQlibVersion, (void), ())
+LAZY(lib_pq, PGconn *, PQconnectdb, (const char *conninfo), (conninfo))
+LAZY(lib_pq, PGconn *, PQconnectdbParams,
+     (const char *const *keywords, const char *const *values, int expand_dbname),
+     (keywords, values, expand_dbname))
+LAZY(lib_pq, ConnStatusType, PQstatus, (const PGconn *conn), (conn))
+LAZY(lib_pq, char *, PQerrorMessage, (const PGconn *conn), (conn))
+LAZY(lib_pq, int, PQserverVersion, (const PGconn *conn), (conn))
+LAZY_VOID(lib_pq, PQfinish, (PGconn * conn), (conn))
+LAZY(lib_pq, PGresult *, PQexec, (PGconn * conn, const char *query), (conn, query))
+LAZY(lib_pq, PGresult *, PQexecParams,
+     (PGconn * conn, const char *command, int nParams, const Oid *paramTypes,
+      const char *const *paramValues, const int *paramLengths, const int *paramFormats,
+      int resultFormat),
+     (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+      resultFormat))
+LAZY(lib_pq, ExecStatusType, PQresultStatus, (const PGresult *res), (res))
+LAZY(lib_pq, char *, PQresStatus, (ExecStatusType status), (status))
+LAZY(lib_pq, char *, PQresultErrorMessage, (const PGresult *res), (res))
+LAZY(lib_pq, char *, PQresultErrorField, (const PGresult *res, int fieldcode), (res, fieldcode))
+LAZY(lib_pq, int, PQntuples, (const PGresult *res), (res))
+LAZY(lib_pq, int, PQnfields, (const PGresult *res), (res))
+LAZY(lib_pq, char *, PQgetvalue, (const PGresult *res, int tup_num, int field_num),
+     (res, tup_num, field_num))
+LAZY(lib_pq, int, PQgetisnull, (const PGresult *res, int tup_num, int field_num),
+     (res, tup_num, field_num))
+LAZY_VOID(lib_pq, PQclear, (PGresult * res), (res))
+LAZY(lib_pq, char *, PQescapeIdentifier, (PGconn * conn, const char *str, size_t len),
+     (conn, str, len))
+LAZY_VOID(lib_pq, PQfreemem, (void *ptr), (ptr))
+
+/* ---- libgit2 (vcs/, base/adapters.c, cmd/version.c) ---- */
+LAZY(lib_git2, int, git_libgit2_init, (void), ())
+LAZY(lib_git2, int, git_libgit2_version, (int *major, int *minor, int *rev),
+     (major, minor, rev))
+LAZY(lib_git2, const git_error *, git_error_last, (void), ())
+LAZY(lib_git2, int, git_repository_open_ext,
+     (git_repository * *out, const char *path, unsigned int flags, const char *ceiling_dirs),
+     (out, path, flags, ceiling_dirs))
+LAZY_VOID(lib_git2, git_repository_free, (git_repository * repo), (repo))
+LAZY(lib_git2, const char *, git_repository_workdir, (const git_repository *repo), (repo))
+LAZY(lib_git2, int, git_reference_lookup,
+     (git_reference * *out, git_repository *repo, const char *name), (out, repo, name))
+LAZY(lib_git2, int, git_reference_name_to_id,
+     (git_oid * out, git_repository *repo, const char *name), (out, repo, name))
+LAZY(lib_git2, git_reference_t, git_reference_type, (const git_reference *ref), (ref))
+LAZY(lib_git2, const git_oid *, git_reference_target, (const git_reference *ref), (ref))
+LAZY(lib_git2, const char *, git_reference_symbolic_target, (const git_reference *ref), (ref))
+LAZY_VOID(lib_git2, git_reference_free, (git_reference * ref), (ref))
+LAZY(lib_git2, char *, git_oid_tostr, (char *out, size_t n, const git_oid *id), (out, n, id))
+LAZY(lib_git2, int, git_ignore_path_is_ignored,
+     (int *ignored, git_repository *repo, const char *path), (ignored, repo, path))
+
+/* ---- libarchive (engine/build.c) ---- */
+LAZY(lib_archive, struct archive *, archive_write_new, (void), ())
+LAZY(lib_archive, int, archive_write_set_format_pax_restricted, (struct archive * a), (a))
+LAZY(lib_archive, int, archive_write_open,
+     (struct archive * a, void *data, archive_open_callback *open_cb,
+      archive_write_callback *write_cb, archive_close_callback *close_cb),
+     (a, data, open_cb, write_cb, close_cb))
+LAZY(lib_archive, int, archive_write_header, (struct archive * a, struct archive_entry *e),
+     (a, e))
+LAZY(lib_archive, la_ssize_t, archive_write_data,
+     (struct archive * a, const void *buf, size_t len), (a, buf, len))
+LAZY(lib_archive, int, archive_write_close, (struct archive * a), (a))
+LAZY(lib_archive, int, archive_write_free, (struct archive * a), (a))
+LAZY(lib_archive, int, archive_errno, (struct archive * a), (a))
+LAZY(lib_archive, const char *, archive_error_string, (struct archive * a), (a))
+LAZY(lib_archive, struct archive_entry *, archive_entry_new, (void), ())
+LAZY(lib_archive, struct archive_entry *, archive_entry_clear, (struct archive_entry * e), (e))
+LAZY_VOID(lib_archive, archive_entry_free, (struct archive_entry * e), (e))
+LAZY_VOID(lib_archive, archive_entry_copy_pathname, (struct archive_entry * e, const char *p),
+	  (e, p))
+LAZY_VOID(lib_archive, archive_entry_copy_symlink, (struct archive_entry * e, const char *p),
+	  (e, p))
+LAZY_VOID(lib_archive, archive_entry_set_size, (struct archive_entry * e, la_int64_t s), (e, s))
+LAZY_VOID(lib_archive, archive_entry_set_mode, (struct archive_entry * e, __LA_MODE_T m),
+	  (e, m))
+LAZY_VOID(lib_archive, archive_entry_set_mtime, (struct archive_entry * e, time_t t, long ns),
+	  (e, t, ns))
+LAZY_VOID(lib_archive, archive_entry_set_uid, (struct archive_entry * e, la_int64_t id), (e, id))
+LAZY_VOID(lib_archive, archive_entry_set_gid, (struct archive_entry * e, la_int64_t id), (e, id))
