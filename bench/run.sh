@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh - prisync's benchmarks: each scenario measured over repeated runs, median and
 # spread printed in one table.  Targets are checked here, never by timed assertions in tests.
-#   bench/run.sh [--runs N] [--config-runs N] [--bin PATH] [--only startup|config]
+#   bench/run.sh [--runs N] [--config-runs N] [--stack-runs N] [--up-runs N] [--bin PATH]
+#                [--only startup|config|stack]
 # BENCH=NAME in the environment (make bench BENCH=config) is the same as --only NAME.
 set -euo pipefail
 
@@ -9,20 +10,24 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 runs=200
 config_runs=10
+stack_runs=20
+up_runs=10
 bin=./prisync
 only=${BENCH:-}
 while (($#)); do
 	case $1 in
 	--runs) runs=$2; shift 2 ;;
 	--config-runs) config_runs=$2; shift 2 ;;
+	--stack-runs) stack_runs=$2; shift 2 ;;
+	--up-runs) up_runs=$2; shift 2 ;;
 	--bin) bin=$2; shift 2 ;;
 	--only) only=$2; shift 2 ;;
 	*) echo "bench: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
 case $only in
-"" | startup | config) ;;
-*) echo "bench: unknown scenario '$only' (startup, config)" >&2; exit 2 ;;
+"" | startup | config | stack) ;;
+*) echo "bench: unknown scenario '$only' (startup, config, stack)" >&2; exit 2 ;;
 esac
 [[ -x $bin ]] || { echo "bench: '$bin' not found — run 'make' first" >&2; exit 2; }
 
@@ -70,4 +75,13 @@ if [[ -z $only || $only == config ]]; then
 	# shellcheck source=config.sh
 	source "$here/config.sh"
 	bench_config "$bin" "$root" "$config_runs"
+fi
+
+# ps, up with nothing to change and cold up --wait, vs docker compose (bench/stack.sh)
+if [[ -z $only || $only == stack ]]; then
+	# shellcheck source=config.sh
+	source "$here/config.sh"
+	# shellcheck source=stack.sh
+	source "$here/stack.sh"
+	bench_stack "$bin" "$root" "$stack_runs" "$up_runs"
 fi
