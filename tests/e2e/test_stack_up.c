@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,15 @@ static int teardown(void **state)
 		harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v",
 				"-t", "1", NULL);
 	left = harness_cleanup();
+	/* an image a build test left behind (nothing else tags <project>-*) */
+	{
+		struct px_error ierr = PX_ERROR_INIT;
+		char image[96];
+
+		snprintf(image, sizeof(image), "%s-web", t->project);
+		engine_image_remove(harness_engine(), image, true, &ierr);
+		px_error_clear(&ierr);
+	}
 	px_buf_release(&out);
 	px_buf_release(&err);
 	px_buf_release(&t->out);
@@ -69,6 +79,32 @@ static void write_file(const struct t *t, const char *name, const char *text)
 }
 
 /* prisync -p <project> args... in the test's directory; output in t->out / t->err. */
+static int mkdir_in(const struct t *t, const char *name)
+{
+	char *path;
+	int rc;
+
+	xasprintf(&path, "%s/%s", t->dir.root, name);
+	rc = mkdir(path, 0755);
+	free(path);
+	return rc;
+}
+
+/* State.Status of a container ("running", "exited" ...); fails when it does not exist. */
+static const char *container_status(const char *name)
+{
+	static char status[32];
+	struct px_error err = PX_ERROR_INIT;
+	json_t *info = NULL;
+
+	if (engine_container_inspect(harness_engine(), name, &info, &err) != 0)
+		fail_msg("inspect %s: %s", name, px_error_msg(&err));
+	snprintf(status, sizeof(status), "%s",
+		 json_string_value(json_object_get(json_object_get(info, "State"), "Status")));
+	json_decref(info);
+	return status;
+}
+
 #define PRISYNC(t, ...)                                                                            \
 	(px_buf_reset(&(t)->out), px_buf_reset(&(t)->err),                                         \
 	 harness_prisync(&(t)->dir, &(t)->out, &(t)->err, RUN_TIMEOUT_MS, "-p", (t)->project,      \
@@ -423,6 +459,77 @@ static void test_stack_stop_start_restart(void **state)
 	assert_non_null(strstr(px_buf_cstr(&t->err), "has no container to start"));
 }
 
+/* A service with build: built by `prisync build` (tagged <project>-web), run by up; a
+ * service dropped from the file is reported as an orphan and left alone until
+ * --remove-orphans; `down --rmi local` removes the built image too. */
+static void test_stack_build_orphans_rmi(void **state)
+{
+	struct t *t = *state;
+	struct px_error err = PX_ERROR_INIT;
+	char image[96], web[96], old[96];
+	json_t *info = NULL;
+	int rc;
+
+	snprintf(image, sizeof(image), "%s-web", t->project);
+	snprintf(web, sizeof(web), "%s-web-1", t->project);
+	snprintf(old, sizeof(old), "%s-old-1", t->project);
+	if (mkdir_in(t, "ctx") < 0)
+		fail_msg("mkdir ctx: %s", strerror(errno));
+	write_file(t, "ctx/Dockerfile",
+		   "ARG BASE\n"
+		   "FROM ${BASE}\n"
+		   "COPY greeting.txt /greeting.txt\n"
+		   "CMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; cat /greeting.txt; while :; do sleep 1; "
+		   "done\"]\n");
+	write_file(t, "ctx/greeting.txt", "built by prisync\n");
+	write_file(t, "compose.yaml",
+		   "services:\n"
+		   "  web:\n"
+		   "    build:\n"
+		   "      context: ./ctx\n"
+		   "      args: {BASE: \"${PRISYNC_TEST_IMAGE_BUSYBOX}\"}\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+		   "  old:\n"
+		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+		   "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\"]\n");
+	expect_ok(t, PRISYNC(t, "build", "web"), "build web");
+	if (engine_image_inspect(harness_engine(), image, &info, &err) != 0)
+		fail_msg("image %s not there after build: %s", image, px_error_msg(&err));
+	json_decref(info);
+
+	rc = PRISYNC(t, "up", "-d", "--wait");
+	harness_track_project(t->project);
+	expect_ok(t, rc, "up -d --wait");
+	rc = PRISYNC(t, "--ansi", "never", "logs", "--no-log-prefix", "web");
+	expect_ok(t, rc, "logs web");
+	assert_string_equal(px_buf_cstr(&t->out), "built by prisync\n");
+
+	/* old leaves the file: reported, not removed */
+	write_file(t, "compose.yaml",
+		   "services:\n"
+		   "  web:\n"
+		   "    build:\n"
+		   "      context: ./ctx\n"
+		   "      args: {BASE: \"${PRISYNC_TEST_IMAGE_BUSYBOX}\"}\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n");
+	expect_ok(t, PRISYNC(t, "up", "-d"), "up -d without old");
+	if (strstr(px_buf_cstr(&t->err), "orphan") == NULL ||
+	    strstr(px_buf_cstr(&t->err), "old") == NULL)
+		fail_msg("no orphan warning naming old:\n%s", px_buf_cstr(&t->err));
+	assert_string_equal(container_status(old), "running");
+	expect_ok(t, PRISYNC(t, "up", "-d", "--remove-orphans"), "up --remove-orphans");
+	assert_int_equal(engine_container_inspect(harness_engine(), old, &info, &err),
+			 ENGINE_NOT_FOUND);
+	assert_string_equal(container_status(web), "running");
+
+	expect_ok(t, PRISYNC(t, "down", "--rmi", "local", "-t", "1"), "down --rmi local");
+	assert_int_equal(count_project("containers", t->project), 0);
+	assert_int_equal(engine_image_inspect(harness_engine(), image, &info, &err),
+			 ENGINE_NOT_FOUND);
+	px_error_clear(&err);
+}
+
 static void test_stack_unhealthy_fails_wait(void **state)
 {
 	struct t *t = *state;
@@ -514,6 +621,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_stack_three_services, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stack_stop_start_restart, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stack_build_orphans_rmi, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stack_unhealthy_fails_wait, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stack_pull_never_missing_image, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stack_unreachable_engine, setup, teardown),
