@@ -223,6 +223,39 @@ static void test_attached_up_follows_restarts_and_stops_on_ctrl_c(void **state)
 	px_buf_release(&err);
 }
 
+/* A service that ignores SIGTERM with a 60 s grace period: the first Ctrl-C starts the
+ * graceful stop, the second kills at once instead of waiting the minute out. */
+static void test_attached_up_second_ctrl_c_kills(void **state)
+{
+	struct t *t = *state;
+	struct timespec a, b;
+	char name[96];
+
+	snprintf(name, sizeof(name), "%s-stubborn-1", t->project);
+	write_compose(t, "services:\n"
+			 "  stubborn:\n"
+			 "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+			 "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+			 "    stop_grace_period: 60s\n"
+			 "    command: [\"sh\", \"-c\", \"trap '' TERM; echo ready; while :; do sleep "
+			 "1; done\"]\n");
+	start_prisync(t, "up", NULL, NULL);
+	read_until(t, "stubborn-1 | ready", 1, RUN_TIMEOUT_MS);
+	harness_track_project(t->project);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	kill(px_proc_pid(t->proc), SIGINT);
+	read_until(t, "Gracefully stopping", 1, 10000);
+	/* the graceful stop is under way and would take 60 s */
+	usleep(500000);
+	assert_string_equal(container_state(name), "running");
+	kill(px_proc_pid(t->proc), SIGINT);
+	read_until(t, "Killing", 1, 10000);
+	wait_exit(t, 15000);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	assert_true(b.tv_sec - a.tv_sec < 20);
+	assert_string_equal(container_state(name), "exited");
+}
+
 /* With nothing left running, an attached up has nothing to show: it ends by itself. */
 static void test_attached_up_ends_when_everything_exited(void **state)
 {
@@ -422,6 +455,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_attached_up_follows_restarts_and_stops_on_ctrl_c,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_attached_up_ends_when_everything_exited, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_attached_up_second_ctrl_c_kills, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_logs_merges_history_in_time_order, setup,
 					    teardown),
