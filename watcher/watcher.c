@@ -1,0 +1,638 @@
+/* watcher.c - the inotify thread (libinotifytools) and the coalescing of its changes into
+ * batches on the caller's loop.  See watcher.h for the behaviour. */
+#include "watcher/watcher.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inotifytools/inotify.h>
+#include <inotifytools/inotifytools.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/path.h"
+#include "base/xmalloc.h"
+#include "vcs/vcs.h"
+
+#define DEFAULT_DEBOUNCE_MS     50
+#define DEFAULT_DEBOUNCE_MAX_MS 2000
+
+#define DIR_EVENTS                                                                                 \
+	(IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF |   \
+	 IN_MOVE_SELF | IN_ONLYDIR)
+
+struct watched {
+	int wd;
+	char *path;
+};
+
+struct root {
+	char *path;
+	bool dir;
+};
+
+struct watcher {
+	struct px_loop *loop;
+	struct root *roots;
+	size_t nroots;
+	bool (*want)(void *data, const char *path);
+	void (*on_batch)(void *data, const struct watcher_batch *batch);
+	void *data;
+	int debounce_ms, debounce_max_ms;
+
+	/* the watcher thread's own */
+	pthread_t thread;
+	struct vcs_repo *repo;
+	bool enospc_told;
+	char *control; /* a private directory: a file created in it wakes the thread */
+	int control_wd;
+
+	/* shared, under lock */
+	pthread_mutex_t lock;
+	struct watched *watched;
+	size_t nwatched, capwatched;
+	char **pending;
+	size_t npending, cappending;
+	bool pending_overflow;
+	bool posted;
+	bool stopping;
+
+	/* the loop's own */
+	char **batch;
+	size_t nbatch, capbatch;
+	bool batch_overflow;
+	struct px_timer *quiet, *cap;
+	bool closing; /* watcher_stop runs: no more batches */
+};
+
+/* ---- the watch list (lock held) ---- */
+
+static const char *watched_path(struct watcher *w, int wd)
+{
+	for (size_t i = 0; i < w->nwatched; i++) {
+		if (w->watched[i].wd == wd)
+			return w->watched[i].path;
+	}
+	return NULL;
+}
+
+static bool is_watched(struct watcher *w, const char *path)
+{
+	for (size_t i = 0; i < w->nwatched; i++) {
+		if (strcmp(w->watched[i].path, path) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* path is p or under p */
+static bool under(const char *path, const char *p)
+{
+	size_t n = strlen(p);
+
+	return strncmp(path, p, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* Forget (and unwatch) dir and everything under it. */
+static void unwatch_tree(struct watcher *w, const char *dir)
+{
+	size_t i = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (i < w->nwatched) {
+		if (under(w->watched[i].path, dir)) {
+			inotifytools_remove_watch_by_wd(w->watched[i].wd);
+			free(w->watched[i].path);
+			w->watched[i] = w->watched[--w->nwatched];
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void forget_wd(struct watcher *w, int wd)
+{
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->nwatched; i++) {
+		if (w->watched[i].wd == wd) {
+			free(w->watched[i].path);
+			w->watched[i] = w->watched[--w->nwatched];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- ignore rules (watcher thread) ---- */
+
+static bool git_ignored(struct watcher *w, const char *path, bool dir)
+{
+	struct px_error err = PX_ERROR_INIT;
+	bool ignored = false;
+	char *p;
+
+	if (w->repo == NULL || !under(path, vcs_workdir(w->repo)))
+		return false;
+	/* a trailing '/' tells libgit2 it is a directory ("build/" rules) */
+	if (dir)
+		xasprintf(&p, "%s/", path);
+	else
+		p = xstrdup(path);
+	if (vcs_path_ignored(w->repo, p, &ignored, &err) < 0) {
+		px_debug("ignore rules for %s: %s", path, px_error_msg(&err));
+		px_error_clear(&err);
+		ignored = false;
+	}
+	free(p);
+	return ignored;
+}
+
+/* ---- adding watches (watcher thread) ---- */
+
+static void add_watch(struct watcher *w, const char *dir)
+{
+	int wd;
+
+	pthread_mutex_lock(&w->lock);
+	if (is_watched(w, dir)) {
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (!inotifytools_watch_file(dir, DIR_EVENTS)) {
+		int e = inotifytools_error();
+
+		if (e == ENOSPC && !w->enospc_told) {
+			w->enospc_told = true;
+			px_warn("no inotify watch left for '%s' (fs.inotify.max_user_watches = %d): "
+				"raise it with 'sysctl fs.inotify.max_user_watches=524288'; "
+				"watching what fits",
+				dir, inotifytools_get_max_user_watches());
+		} else if (e != ENOSPC && e != ENOENT && e != ENOTDIR) {
+			px_warn("cannot watch '%s': %s", dir, strerror(e));
+		}
+		return;
+	}
+	wd = inotifytools_wd_from_filename(dir);
+	if (wd < 0) {
+		/* libinotifytools keys its map by the name with a trailing '/' */
+		char *slashed;
+
+		xasprintf(&slashed, "%s/", dir);
+		wd = inotifytools_wd_from_filename(slashed);
+		free(slashed);
+	}
+	pthread_mutex_lock(&w->lock);
+	if (w->nwatched == w->capwatched) {
+		w->capwatched = w->capwatched ? w->capwatched * 2 : 16;
+		w->watched = xreallocarray(w->watched, w->capwatched, sizeof(*w->watched));
+	}
+	w->watched[w->nwatched].wd = wd;
+	w->watched[w->nwatched].path = xstrdup(dir);
+	w->nwatched++;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void note_change(struct watcher *w, const char *path);
+static bool file_counts(struct watcher *w, const char *path);
+
+/* Watch dir and every directory under it that the rules let in; with report, every file
+ * found counts as changed (it may have been written before its directory was watched). */
+static void watch_tree(struct watcher *w, const char *dir, bool report)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (git_ignored(w, dir, true))
+		return;
+	add_watch(w, dir);
+	d = opendir(dir);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *child;
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    watcher_is_vcs_dir(de->d_name))
+			continue;
+		child = px_path_join(dir, de->d_name);
+		if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+			watch_tree(w, child, report);
+		else if (report && file_counts(w, child))
+			note_change(w, child);
+		free(child);
+	}
+	closedir(d);
+}
+
+/* Make the watches of every root present: the tree of a directory root, the directory
+ * of a file root, or the deepest existing ancestor of a root not there yet. */
+static void ensure_roots(struct watcher *w, bool report)
+{
+	for (size_t i = 0; i < w->nroots; i++) {
+		const struct root *r = &w->roots[i];
+		char *dir = r->dir ? xstrdup(r->path) : px_path_dirname(r->path);
+		struct stat st;
+
+		while (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			char *up = px_path_dirname(dir);
+
+			if (strcmp(up, dir) == 0) {
+				free(up);
+				break;
+			}
+			free(dir);
+			dir = up;
+		}
+		if (r->dir && strcmp(dir, r->path) == 0)
+			watch_tree(w, dir, report);
+		else
+			add_watch(w, dir);
+		free(dir);
+	}
+}
+
+/* ---- what the thread hands to the loop ---- */
+
+static void drain(void *data);
+
+static void post_locked(struct watcher *w)
+{
+	if (!w->posted && !w->stopping) {
+		w->posted = true;
+		px_loop_post(w->loop, drain, w);
+	}
+}
+
+static void note_change(struct watcher *w, const char *path)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->npending == w->cappending) {
+		w->cappending = w->cappending ? w->cappending * 2 : 64;
+		w->pending = xreallocarray(w->pending, w->cappending, sizeof(*w->pending));
+	}
+	w->pending[w->npending++] = xstrdup(path);
+	post_locked(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void note_overflow(struct watcher *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->pending_overflow = true;
+	post_locked(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* ---- the thread ---- */
+
+/* Does path (a file) count? */
+static bool file_counts(struct watcher *w, const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base != NULL ? base + 1 : path;
+	if (watcher_is_editor_temp(base))
+		return false;
+	for (size_t i = 0; i < w->nroots; i++) {
+		const struct root *r = &w->roots[i];
+
+		if (!r->dir && strcmp(path, r->path) == 0)
+			return true;
+		if (r->dir && under(path, r->path) && strcmp(path, r->path) != 0)
+			return (w->want == NULL || w->want(w->data, path)) &&
+			       !git_ignored(w, path, false);
+	}
+	return false;
+}
+
+/* A directory appeared (created or renamed in) at path. */
+static void dir_appeared(struct watcher *w, const char *path)
+{
+	for (size_t i = 0; i < w->nroots; i++) {
+		const struct root *r = &w->roots[i];
+
+		/* on the way to a root not there yet: the root may be complete now */
+		if (under(r->path, path)) {
+			ensure_roots(w, true);
+			/* files that came with it, before its watch */
+			for (size_t k = 0; k < w->nroots; k++) {
+				struct stat st;
+
+				if (under(w->roots[k].path, path) &&
+				    stat(w->roots[k].path, &st) == 0)
+					note_change(w, w->roots[k].path);
+			}
+			return;
+		}
+		if (r->dir && under(path, r->path) && !watcher_is_vcs_dir(strrchr(path, '/') + 1) &&
+		    !git_ignored(w, path, true)) {
+			watch_tree(w, path, true);
+			note_change(w, path);
+			return;
+		}
+	}
+}
+
+static void dir_gone(struct watcher *w, const char *path)
+{
+	bool counts = false;
+
+	unwatch_tree(w, path);
+	for (size_t i = 0; i < w->nroots; i++) {
+		if (under(path, w->roots[i].path) || under(w->roots[i].path, path))
+			counts = true;
+	}
+	if (counts)
+		note_change(w, path);
+}
+
+static void handle(struct watcher *w, const struct inotify_event *ev)
+{
+	char dir[4096], *path;
+
+	if (ev->mask & IN_Q_OVERFLOW) {
+		ensure_roots(w, false);
+		note_overflow(w);
+		return;
+	}
+	if (ev->wd == w->control_wd)
+		return;
+	pthread_mutex_lock(&w->lock);
+	{
+		const char *p = watched_path(w, ev->wd);
+
+		if (p == NULL) {
+			pthread_mutex_unlock(&w->lock);
+			return;
+		}
+		snprintf(dir, sizeof(dir), "%s", p);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+		if (ev->mask & IN_MOVE_SELF)
+			unwatch_tree(w, dir);
+		else
+			forget_wd(w, ev->wd);
+		/* a root's directory went away: wait for it on an ancestor */
+		ensure_roots(w, false);
+		return;
+	}
+	if (ev->len == 0)
+		return;
+	path = px_path_join(dir, ev->name);
+	if (ev->mask & IN_ISDIR) {
+		if (!watcher_is_vcs_dir(ev->name)) {
+			if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+				dir_appeared(w, path);
+			else if (ev->mask & (IN_DELETE | IN_MOVED_FROM))
+				dir_gone(w, path);
+		}
+	} else if (file_counts(w, path)) {
+		note_change(w, path);
+	}
+	free(path);
+}
+
+static void *watcher_main(void *arg)
+{
+	struct watcher *w = arg;
+
+	for (;;) {
+		struct inotify_event *ev = inotifytools_next_event(0) /* 0: block */;
+		bool stop;
+
+		pthread_mutex_lock(&w->lock);
+		stop = w->stopping;
+		pthread_mutex_unlock(&w->lock);
+		if (stop)
+			break;
+		if (ev == NULL) {
+			if (inotifytools_error() != EINTR && inotifytools_error() != 0) {
+				px_warn("watching files stopped: %s", strerror(inotifytools_error()));
+				break;
+			}
+			continue;
+		}
+		handle(w, ev);
+	}
+	return NULL;
+}
+
+/* ---- the loop side: coalescing ---- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void flush(struct watcher *w)
+{
+	struct watcher_batch b = {.overflow = w->batch_overflow};
+	size_t i, n = 0;
+
+	px_loop_timer_disarm(w->quiet);
+	px_loop_timer_disarm(w->cap);
+	if (w->nbatch > 0)
+		qsort(w->batch, w->nbatch, sizeof(*w->batch), cmp_str);
+	b.changes = xcalloc(w->nbatch + 1, sizeof(*b.changes));
+	for (i = 0; i < w->nbatch; i++) {
+		struct stat st;
+
+		if (n > 0 && strcmp(b.changes[n - 1].path, w->batch[i]) == 0) {
+			free(w->batch[i]);
+			continue;
+		}
+		b.changes[n].path = w->batch[i];
+		/* the state now, not what the events said on the way */
+		b.changes[n].exists = lstat(w->batch[i], &st) == 0;
+		n++;
+	}
+	b.n = n;
+	w->nbatch = 0;
+	w->batch_overflow = false;
+	if (b.n > 0 || b.overflow)
+		w->on_batch(w->data, &b);
+	for (i = 0; i < n; i++)
+		free(b.changes[i].path);
+	free(b.changes);
+}
+
+static void on_timer(struct px_loop *loop, struct px_timer *t, void *data)
+{
+	struct watcher *w = data;
+
+	(void)loop;
+	(void)t;
+	if (!w->closing)
+		flush(w);
+}
+
+static void drain(void *data)
+{
+	struct watcher *w = data;
+	bool first = w->nbatch == 0 && !w->batch_overflow;
+
+	pthread_mutex_lock(&w->lock);
+	w->posted = false;
+	if (w->nbatch + w->npending > w->capbatch) {
+		w->capbatch = w->nbatch + w->npending + 64;
+		w->batch = xreallocarray(w->batch, w->capbatch, sizeof(*w->batch));
+	}
+	memcpy(w->batch + w->nbatch, w->pending, w->npending * sizeof(*w->pending));
+	w->nbatch += w->npending;
+	w->npending = 0;
+	w->batch_overflow |= w->pending_overflow;
+	w->pending_overflow = false;
+	pthread_mutex_unlock(&w->lock);
+	if (w->nbatch == 0 && !w->batch_overflow)
+		return;
+	if (first)
+		px_loop_timer_rearm(w->cap, (uint64_t)w->debounce_max_ms, 0);
+	px_loop_timer_rearm(w->quiet, (uint64_t)w->debounce_ms, 0);
+}
+
+/* ---- start and stop ---- */
+
+int watcher_start(struct watcher **out, struct px_loop *loop, const struct watcher_opts *o,
+		  struct px_error *err)
+{
+	struct watcher *w;
+	char tmpl[] = "/tmp/prisync-watch-XXXXXX";
+
+	*out = NULL;
+	if (!inotifytools_initialize())
+		return px_error_set(err, inotifytools_error(), "cannot start watching files: %s",
+				    strerror(inotifytools_error()));
+	w = xcalloc(1, sizeof(*w));
+	w->loop = loop;
+	w->want = o->want;
+	w->on_batch = o->on_batch;
+	w->data = o->data;
+	w->debounce_ms = o->debounce_ms >= 0 ? o->debounce_ms : DEFAULT_DEBOUNCE_MS;
+	w->debounce_max_ms = o->debounce_max_ms > 0 ? o->debounce_max_ms : DEFAULT_DEBOUNCE_MAX_MS;
+	w->roots = xcalloc(o->nroots + 1, sizeof(*w->roots));
+	for (size_t i = 0; i < o->nroots; i++) {
+		w->roots[i].path = px_path_clean(o->roots[i].path);
+		w->roots[i].dir = o->roots[i].dir;
+	}
+	w->nroots = o->nroots;
+	pthread_mutex_init(&w->lock, NULL);
+	w->quiet = px_loop_timer_add(loop, 0, 0, on_timer, w, err);
+	w->cap = px_loop_timer_add(loop, 0, 0, on_timer, w, err);
+	px_loop_timer_disarm(w->quiet);
+	px_loop_timer_disarm(w->cap);
+	if (o->project_dir != NULL && vcs_open(&w->repo, o->project_dir, err) < 0) {
+		/* no repository is fine (1); a broken one only costs the .gitignore rules */
+		px_debug("%s", px_error_msg(err));
+		px_error_clear(err);
+		w->repo = NULL;
+	}
+	/* waking the thread to stop it is a file created in a directory it watches: no
+	 * signal, no timeout, no wakeup while idle */
+	if (mkdtemp(tmpl) == NULL) {
+		px_error_set(err, errno, "cannot create a directory in /tmp");
+		goto fail;
+	}
+	w->control = xstrdup(tmpl);
+	if (!inotifytools_watch_file(w->control, IN_CREATE)) {
+		px_error_set(err, inotifytools_error(), "cannot watch '%s'", w->control);
+		goto fail;
+	}
+	w->control_wd = inotifytools_wd_from_filename(w->control);
+	if (w->control_wd < 0) {
+		char *slashed;
+
+		xasprintf(&slashed, "%s/", w->control);
+		w->control_wd = inotifytools_wd_from_filename(slashed);
+		free(slashed);
+	}
+	ensure_roots(w, false);
+	if (pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
+		px_error_set(err, EAGAIN, "cannot start the watcher thread");
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	if (w->control != NULL)
+		rmdir(w->control);
+	w->thread = 0;
+	w->stopping = true;
+	watcher_stop(w);
+	return -1;
+}
+
+void watcher_stop(struct watcher *w)
+{
+	if (w == NULL)
+		return;
+	w->closing = true;
+	if (w->thread != 0) {
+		char *stop = px_path_join(w->control, "stop");
+		FILE *f;
+
+		pthread_mutex_lock(&w->lock);
+		w->stopping = true;
+		pthread_mutex_unlock(&w->lock);
+		f = fopen(stop, "w");
+		if (f != NULL)
+			fclose(f);
+		pthread_join(w->thread, NULL);
+		unlink(stop);
+		free(stop);
+		/* a drain posted before stopping still points at w: let it run first */
+		while (w->posted)
+			px_loop_run_once(w->loop, 100);
+	}
+	if (w->control != NULL)
+		rmdir(w->control);
+	inotifytools_cleanup();
+	vcs_free(w->repo);
+	px_loop_timer_del(w->quiet);
+	px_loop_timer_del(w->cap);
+	for (size_t i = 0; i < w->nwatched; i++)
+		free(w->watched[i].path);
+	for (size_t i = 0; i < w->npending; i++)
+		free(w->pending[i]);
+	for (size_t i = 0; i < w->nbatch; i++)
+		free(w->batch[i]);
+	for (size_t i = 0; i < w->nroots; i++)
+		free(w->roots[i].path);
+	free(w->watched);
+	free(w->pending);
+	free(w->batch);
+	free(w->roots);
+	free(w->control);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+bool watcher_is_watching(struct watcher *w, const char *dir)
+{
+	char *clean = px_path_clean(dir);
+	bool yes;
+
+	pthread_mutex_lock(&w->lock);
+	yes = is_watched(w, clean);
+	pthread_mutex_unlock(&w->lock);
+	free(clean);
+	return yes;
+}
+
+size_t watcher_nwatches(struct watcher *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->nwatched;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
