@@ -51,6 +51,8 @@ static void lazy_die(const struct lazy_lib *l, const char *what)
 	exit(1);
 }
 
+/* The macros below paste names and types: their arguments cannot be parenthesised. */
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define LAZY_OPEN(l)                                                                               \
 	static void open_##l(void)                                                                 \
 	{                                                                                          \
@@ -96,6 +98,8 @@ static void *lazy_sym(struct lazy_lib *l, void (*open_fn)(void), const char *nam
 		LAZY_RESOLVE(l, name)                                                              \
 		f args;                                                                            \
 	}
+
+// NOLINTEND(bugprone-macro-parentheses)
 
 /* ---- libpq (db/, base/adapters.c, cmd/version.c) ---- */
 LAZY(lib_pq, int, PQlibVersion, (void), ())

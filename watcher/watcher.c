@@ -101,18 +101,18 @@ static bool under(const char *path, const char *p)
 /* Forget (and unwatch) dir and everything under it. */
 static void unwatch_tree(struct watcher *w, const char *dir)
 {
-	size_t i = 0;
+	size_t kept = 0;
 
 	pthread_mutex_lock(&w->lock);
-	while (i < w->nwatched) {
+	for (size_t i = 0; i < w->nwatched; i++) {
 		if (under(w->watched[i].path, dir)) {
 			inotifytools_remove_watch_by_wd(w->watched[i].wd);
 			free(w->watched[i].path);
-			w->watched[i] = w->watched[--w->nwatched];
 		} else {
-			i++;
+			w->watched[kept++] = w->watched[i];
 		}
 	}
+	w->nwatched = kept;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -121,8 +121,10 @@ static void forget_wd(struct watcher *w, int wd)
 	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < w->nwatched; i++) {
 		if (w->watched[i].wd == wd) {
-			free(w->watched[i].path);
+			char *gone = w->watched[i].path;
+
 			w->watched[i] = w->watched[--w->nwatched];
+			free(gone);
 			break;
 		}
 	}
