@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,13 +45,16 @@ struct watcher {
 	void (*on_batch)(void *data, const struct watcher_batch *batch);
 	void *data;
 	int debounce_ms, debounce_max_ms;
+	/* libinotifytools' inotify descriptor: watches are added and removed on it directly,
+	 * so a watch's wd comes from the kernel, never from the library's by-name map (which
+	 * keeps a deleted directory's stale entry and would hand back its old wd) */
+	int ifd;
+	int control_wd;
 
 	/* the watcher thread's own */
 	pthread_t thread;
 	struct vcs_repo *repo;
-	bool enospc_told;
 	char *control; /* a private directory: a file created in it wakes the thread */
-	int control_wd;
 
 	/* shared, under lock */
 	pthread_mutex_t lock;
@@ -58,16 +62,18 @@ struct watcher {
 	size_t nwatched, capwatched;
 	char **pending;
 	size_t npending, cappending;
-	bool pending_overflow;
-	bool posted;
-	bool stopping;
 
 	/* the loop's own */
 	char **batch;
 	size_t nbatch, capbatch;
-	bool batch_overflow;
 	struct px_timer *quiet, *cap;
-	bool closing; /* watcher_stop runs: no more batches */
+
+	bool enospc_told;      /* thread */
+	bool pending_overflow; /* lock */
+	bool posted;           /* lock */
+	bool stopping;         /* lock */
+	bool batch_overflow;   /* loop */
+	bool closing;          /* loop: watcher_stop runs, no more batches */
 };
 
 /* ---- the watch list (lock held) ---- */
@@ -106,7 +112,7 @@ static void unwatch_tree(struct watcher *w, const char *dir)
 	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < w->nwatched; i++) {
 		if (under(w->watched[i].path, dir)) {
-			inotifytools_remove_watch_by_wd(w->watched[i].wd);
+			inotify_rm_watch(w->ifd, w->watched[i].wd);
 			free(w->watched[i].path);
 		} else {
 			w->watched[kept++] = w->watched[i];
@@ -167,8 +173,9 @@ static void add_watch(struct watcher *w, const char *dir)
 		return;
 	}
 	pthread_mutex_unlock(&w->lock);
-	if (!inotifytools_watch_file(dir, DIR_EVENTS)) {
-		int e = inotifytools_error();
+	wd = inotify_add_watch(w->ifd, dir, DIR_EVENTS);
+	if (wd < 0) {
+		int e = errno;
 
 		if (e == ENOSPC && !w->enospc_told) {
 			w->enospc_told = true;
@@ -180,15 +187,6 @@ static void add_watch(struct watcher *w, const char *dir)
 			px_warn("cannot watch '%s': %s", dir, strerror(e));
 		}
 		return;
-	}
-	wd = inotifytools_wd_from_filename(dir);
-	if (wd < 0) {
-		/* libinotifytools keys its map by the name with a trailing '/' */
-		char *slashed;
-
-		xasprintf(&slashed, "%s/", dir);
-		wd = inotifytools_wd_from_filename(slashed);
-		free(slashed);
 	}
 	pthread_mutex_lock(&w->lock);
 	if (w->nwatched == w->capwatched) {
@@ -503,17 +501,60 @@ static void drain(void *data)
 
 /* ---- start and stop ---- */
 
+/* The inotify descriptors open now, as a bitmap over fd numbers below 1024. */
+static void inotify_fds(unsigned char *set, size_t n)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	memset(set, 0, n);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char link[64], path[300];
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		ssize_t len;
+
+		if (*end != '\0' || fd <= 0 || (size_t)fd >= n * 8)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len > 0) {
+			link[len] = '\0';
+			if (strcmp(link, "anon_inode:inotify") == 0)
+				set[fd / 8] |= (unsigned char)(1u << (fd % 8));
+		}
+	}
+	closedir(d);
+}
+
 int watcher_start(struct watcher **out, struct px_loop *loop, const struct watcher_opts *o,
 		  struct px_error *err)
 {
 	struct watcher *w;
 	char tmpl[] = "/tmp/prisync-watch-XXXXXX";
 
+	unsigned char before[128], after[128];
+	int ifd = -1;
+
 	*out = NULL;
+	inotify_fds(before, sizeof(before));
 	if (!inotifytools_initialize())
 		return px_error_set(err, inotifytools_error(), "cannot start watching files: %s",
 				    strerror(inotifytools_error()));
+	/* the library does not tell its descriptor: it is the inotify one that just opened */
+	inotify_fds(after, sizeof(after));
+	for (int fd = 0; fd < (int)sizeof(after) * 8 && ifd < 0; fd++) {
+		if ((after[fd / 8] & (1u << (fd % 8))) && !(before[fd / 8] & (1u << (fd % 8))))
+			ifd = fd;
+	}
+	if (ifd < 0) {
+		inotifytools_cleanup();
+		return px_error_set(err, 0, "cannot find the inotify descriptor of libinotifytools");
+	}
 	w = xcalloc(1, sizeof(*w));
+	w->ifd = ifd;
 	w->loop = loop;
 	w->want = o->want;
 	w->on_batch = o->on_batch;
@@ -544,17 +585,10 @@ int watcher_start(struct watcher **out, struct px_loop *loop, const struct watch
 		goto fail;
 	}
 	w->control = xstrdup(tmpl);
-	if (!inotifytools_watch_file(w->control, IN_CREATE)) {
-		px_error_set(err, inotifytools_error(), "cannot watch '%s'", w->control);
-		goto fail;
-	}
-	w->control_wd = inotifytools_wd_from_filename(w->control);
+	w->control_wd = inotify_add_watch(w->ifd, w->control, IN_CREATE);
 	if (w->control_wd < 0) {
-		char *slashed;
-
-		xasprintf(&slashed, "%s/", w->control);
-		w->control_wd = inotifytools_wd_from_filename(slashed);
-		free(slashed);
+		px_error_set(err, errno, "cannot watch '%s'", w->control);
+		goto fail;
 	}
 	ensure_roots(w, false);
 	if (pthread_create(&w->thread, NULL, watcher_main, w) != 0) {
