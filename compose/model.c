@@ -796,7 +796,8 @@ static int check_cycles(struct model_build *b)
 }
 
 struct published {
-	char key[160]; /* host ip | port | protocol */
+	const char *key; /* host ip | port | protocol, cut to KEY_MAX - 1 bytes */
+	size_t off;      /* of key in the key buffer, while it may still move */
 	size_t service, port;
 };
 
@@ -817,7 +818,11 @@ static int published_cmp(const void *a, const void *b)
 static int check_published_ports(struct model_build *b)
 {
 	struct compose_project *p = b->p;
+	enum { KEY_MAX = 160 };
 	struct published *all = NULL, *first = NULL, *second = NULL;
+	/* the keys packed in one buffer, not an array of KEY_MAX each: the check runs
+	 * while the whole node tree is still alive, so it adds to the peak (issue 3) */
+	struct px_buf keys = PX_BUF_INIT;
 	size_t n = 0, cap = 0;
 	int rc = 0;
 
@@ -825,6 +830,7 @@ static int check_published_ports(struct model_build *b)
 		for (size_t k = 0; k < p->services[i].nports; k++) {
 			const struct compose_port *port = &p->services[i].ports[k];
 			const char *ip = port->host_ip;
+			char key[KEY_MAX];
 
 			if (port->published == NULL || port->published[0] == '\0' ||
 			    strchr(port->published, '-') != NULL)
@@ -835,13 +841,17 @@ static int check_published_ports(struct model_build *b)
 				cap = cap ? 2 * cap : 64;
 				all = xreallocarray(all, cap, sizeof(*all));
 			}
-			snprintf(all[n].key, sizeof(all[n].key), "%s|%s|%s", ip, port->published,
+			snprintf(key, sizeof(key), "%s|%s|%s", ip, port->published,
 				 port->protocol != NULL ? port->protocol : "tcp");
+			all[n].off = keys.len;
+			px_buf_add(&keys, key, strlen(key) + 1);
 			all[n].service = i;
 			all[n].port = k;
 			n++;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		all[i].key = keys.data + all[i].off;
 	if (n > 1)
 		qsort(all, n, sizeof(*all), published_cmp);
 	/* report the clash whose later binding comes first in service order */
@@ -881,6 +891,7 @@ static int check_published_ports(struct model_build *b)
 				     p1->mark.col);
 	}
 	free(all);
+	px_buf_release(&keys);
 	return rc;
 }
 

@@ -160,12 +160,48 @@ static inline void *arena_raw(struct cnode_arena *a, size_t size, size_t align)
 	return arena_grow(a, size, align);
 }
 
-/* A zeroed node. */
+/* Nodes are only 8-byte aligned: at 40 bytes, 16 would pad every other one. */
+#define NODE_ALIGN _Alignof(struct cnode)
+
+/* A zeroed node with no items (a scalar). */
 static struct cnode *node_new(struct cnode_arena *a)
 {
-	struct cnode *n = arena_raw(a, sizeof(*n), ARENA_ALIGN);
+	struct cnode *n = arena_raw(a, sizeof(*n), NODE_ALIGN);
 
 	*n = (struct cnode){0};
+	return n;
+}
+
+/* A zeroed node with room for nitems items after it, left uninitialised; n is left 0 for
+ * the caller to set. */
+static struct cnode *node_alloc_items(struct cnode_arena *a, size_t nitems)
+{
+	struct cnode *n;
+
+	if (nitems > (SIZE_MAX - sizeof(*n)) / sizeof(struct cnode *))
+		nitems = (SIZE_MAX - sizeof(*n)) / sizeof(struct cnode *); /* xmalloc aborts */
+	n = arena_raw(a, sizeof(*n) + nitems * sizeof(struct cnode *), NODE_ALIGN);
+	*n = (struct cnode){0};
+	return n;
+}
+
+/* A collection node whose nitems items are NULL. */
+static struct cnode *node_new_items(struct cnode_arena *a, size_t nitems)
+{
+	struct cnode *n = node_alloc_items(a, nitems);
+
+	if (nitems > 0)
+		memset(n->items, 0, nitems * sizeof(struct cnode *));
+	return n;
+}
+
+/* A collection node whose items are a copy of the nitems of src. */
+static struct cnode *node_copy_items(struct cnode_arena *a, struct cnode *const *src, size_t nitems)
+{
+	struct cnode *n = node_alloc_items(a, nitems);
+
+	if (nitems > 0)
+		memcpy(n->items, src, nitems * sizeof(struct cnode *));
 	return n;
 }
 
@@ -232,8 +268,8 @@ static struct cnode **arena_ptrs(struct cnode_arena *a, struct cnode *const *src
 
 /* ---- constructors and queries ------------------------------------------------------ */
 
-/* node.h promises 48 bytes: a field added carelessly would cost megabytes. */
-_Static_assert(sizeof(void *) != 8 || sizeof(struct cnode) == 48, "struct cnode grew");
+/* node.h promises 40 bytes: a field added carelessly would cost megabytes. */
+_Static_assert(sizeof(void *) != 8 || sizeof(struct cnode) == 40, "struct cnode grew");
 
 /* Files cannot hold scalars this long (cnode_limits caps them far lower); only an
  * interpolation multiplying a huge value gets here, out of memory in all but name. */
@@ -273,10 +309,9 @@ struct cnode *cnode_new_scalar_ref(struct cnode_arena *a, const char *value, boo
 
 struct cnode *cnode_new_seq(struct cnode_arena *a, size_t n, struct cnode_mark mark)
 {
-	struct cnode *s = node_new(a);
+	struct cnode *s = node_new_items(a, n);
 
 	s->kind = CNODE_SEQ;
-	s->items = arena_ptrs(a, NULL, n);
 	s->n = n;
 	s->mark = mark;
 	return s;
@@ -284,10 +319,9 @@ struct cnode *cnode_new_seq(struct cnode_arena *a, size_t n, struct cnode_mark m
 
 struct cnode *cnode_new_map(struct cnode_arena *a, size_t npairs, struct cnode_mark mark)
 {
-	struct cnode *m = node_new(a);
+	struct cnode *m = node_new_items(a, npairs > SIZE_MAX / 2 ? SIZE_MAX / 2 : 2 * npairs);
 
 	m->kind = CNODE_MAP;
-	m->items = arena_ptrs(a, NULL, npairs > SIZE_MAX / 2 ? SIZE_MAX / 2 : 2 * npairs);
 	m->n = npairs;
 	m->mark = mark;
 	return m;
@@ -295,15 +329,12 @@ struct cnode *cnode_new_map(struct cnode_arena *a, size_t npairs, struct cnode_m
 
 struct cnode *cnode_clone(struct cnode_arena *a, const struct cnode *n)
 {
-	struct cnode *c = node_new(a);
+	/* the items are copied too, so replacing a child leaves n alone */
+	size_t nitems = n->kind == CNODE_SEQ ? n->n : n->kind == CNODE_MAP ? 2 * n->n : 0;
+	struct cnode *c = node_copy_items(a, n->items, nitems);
 
-	*c = *n;
+	*c = *n;      /* the fixed part: a flexible array member is not assigned */
 	c->flags = 0; /* the copy is made to be changed */
-	/* the items array is copied too, so replacing a child leaves n alone */
-	if (n->kind == CNODE_SEQ)
-		c->items = arena_ptrs(a, n->items, n->n);
-	else if (n->kind == CNODE_MAP)
-		c->items = arena_ptrs(a, n->items, 2 * n->n);
 	return c;
 }
 
@@ -1054,12 +1085,8 @@ static int on_end(struct parser *p)
 	bool merges = false;
 	uint8_t flags;
 
-	n = node_new(p->a);
-	n->kind = f->kind;
-	n->tag = f->tag;
-	n->mark = f->mark;
 	if (f->kind == CNODE_SEQ) {
-		n->items = arena_ptrs(p->a, kv, nk);
+		n = node_copy_items(p->a, kv, nk);
 		n->n = nk;
 	} else {
 		/* libyaml always pairs a key with a value (an empty scalar when omitted) */
@@ -1072,13 +1099,16 @@ static int on_end(struct parser *p)
 		if (merges) {
 			if (resolve_merges(p, kv, pos, npairs) < 0)
 				return -1;
-			n->items = arena_ptrs(p->a, p->mkids, p->nmkids);
+			n = node_copy_items(p->a, p->mkids, p->nmkids);
 			n->n = p->nmkids / 2;
 		} else {
-			n->items = arena_ptrs(p->a, kv, nk);
+			n = node_copy_items(p->a, kv, 2 * npairs);
 			n->n = npairs;
 		}
 	}
+	n->kind = f->kind;
+	n->tag = f->tag;
+	n->mark = f->mark;
 	/* a collection knows what all of its children (merged ones included) know */
 	flags = CNODE_NO_DOLLAR | (f->tag == CNODE_TAG_NONE ? CNODE_NO_TAG : 0);
 	for (i = 0; i < (f->kind == CNODE_MAP ? 2 * n->n : n->n); i++)

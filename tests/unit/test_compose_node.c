@@ -1050,6 +1050,61 @@ static void test_constructors(void **state)
 	cnode_arena_free(a);
 }
 
+/* A collection's items live in its own block, right after it (node.h): every item of
+ * maps and sequences of every size, made between scalars and other allocations and
+ * cloned, stays as written, and cnode_alloc() stays 16-byte aligned after a 40-byte node. */
+static void test_items_layout(void **state)
+{
+	static const size_t counts[] = {0, 1, 2, 3, 7, 16, 33, 1000, 70000};
+	struct cnode_arena *a = cnode_arena_new();
+	struct cnode_mark m = {"f.yaml", 1, 1};
+	struct cnode *colls[2 * ARRAY_SIZE(counts)], *clones[2 * ARRAY_SIZE(counts)];
+	struct cnode *s = cnode_new_scalar(a, "v", false, m);
+	size_t i, j, nitems;
+
+	(void)state;
+	for (i = 0; i < 2 * ARRAY_SIZE(counts); i++) {
+		size_t n = counts[i / 2];
+		struct cnode *c = i % 2 ? cnode_new_map(a, n, m) : cnode_new_seq(a, n, m);
+		unsigned char *p;
+
+		assert_int_equal((uintptr_t)c % _Alignof(struct cnode), 0);
+		nitems = i % 2 ? 2 * n : n;
+		for (j = 0; j < nitems; j++) {
+			assert_null(c->items[j]);
+			c->items[j] = (struct cnode *)((uintptr_t)s + 8 * (i * 100003 + j));
+		}
+		colls[i] = c;
+		/* odd-sized neighbours on both sides */
+		(void)cnode_new_scalar(a, "between", true, m);
+		p = cnode_alloc(a, 24);
+		assert_int_equal((uintptr_t)p % 16, 0);
+		memset(p, 0xA5, 24);
+		(void)cnode_strdup(a, "a string");
+	}
+	for (i = 0; i < 2 * ARRAY_SIZE(counts); i++) {
+		clones[i] = cnode_clone(a, colls[i]);
+		assert_int_equal(clones[i]->n, colls[i]->n);
+		assert_int_equal(clones[i]->kind, colls[i]->kind);
+		if (colls[i]->n > 0) {
+			assert_ptr_not_equal(clones[i]->items, colls[i]->items);
+			clones[i]->items[0] = s; /* changing the clone leaves the original */
+		}
+	}
+	for (i = 0; i < 2 * ARRAY_SIZE(counts); i++) {
+		nitems = colls[i]->kind == CNODE_MAP ? 2 * colls[i]->n : colls[i]->n;
+		for (j = 0; j < nitems; j++) {
+			struct cnode *want = (struct cnode *)((uintptr_t)s + 8 * (i * 100003 + j));
+
+			if (colls[i]->items[j] != want)
+				fail_msg("item %zu of collection %zu was overwritten", j, i);
+			if (j > 0 && clones[i]->items[j] != want)
+				fail_msg("item %zu of clone %zu differs", j, i);
+		}
+	}
+	cnode_arena_free(a);
+}
+
 static void test_queries(void **state)
 {
 	static const struct {
@@ -1369,6 +1424,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_file_errors),
 	    cmocka_unit_test(test_arena),
 	    cmocka_unit_test(test_constructors),
+	    cmocka_unit_test(test_items_layout),
 	    cmocka_unit_test(test_queries),
 	    cmocka_unit_test(test_cnode_error),
 	    cmocka_unit_test(test_big_compose),
