@@ -97,24 +97,18 @@ static struct attached *attached_find(struct stack_follow *f, const char *id)
 static int on_line(void *data, int stream, const char *line, size_t len)
 {
 	struct follower *fl = data;
-	const char *sp = memchr(line, ' ', len);
+	const char *text;
+	size_t text_len;
+	int64_t t = stack_split_stamp(line, len, &text, &text_len);
 
 	(void)stream;
-	if (sp != NULL && (size_t)(sp - line) < 64) {
-		char stamp[64];
-		int64_t t;
-
-		memcpy(stamp, line, (size_t)(sp - line));
-		stamp[sp - line] = '\0';
-		t = stack_parse_time_ns(stamp);
-		if (t > 0 && t < fl->since_ns)
-			return 0;
-		if (t > fl->last_ns)
-			fl->last_ns = t;
-		if (t > 0 && !fl->f->timestamps) {
-			len -= (size_t)(sp + 1 - line);
-			line = sp + 1;
-		}
+	if (t > 0 && t < fl->since_ns)
+		return 0;
+	if (t > fl->last_ns)
+		fl->last_ns = t;
+	if (!fl->f->timestamps) {
+		line = text;
+		len = text_len;
 	}
 	/* thread-safe: one locked write per line */
 	px_log_output(fl->f->no_prefix ? NULL : fl->prefix, line, len);

@@ -93,6 +93,10 @@ void stack_error_add_logs(struct px_error *err, struct engine *e, const char *id
 			  const char *service);
 /* RFC 3339 with nanoseconds ("2024-05-01T12:34:56.123456789Z") to unix ns; 0 on error. */
 int64_t stack_parse_time_ns(const char *s);
+/* A log line the engine stamped ("<RFC 3339> text"): the stamp in unix ns (0 when the
+ * line has none), and *rest / *rest_len set to the text after it (the whole line when
+ * there is no stamp). */
+int64_t stack_split_stamp(const char *line, size_t len, const char **rest, size_t *rest_len);
 /* POST /containers/{id}/rename?name=. */
 int stack_container_rename(struct engine *e, const char *id, const char *name,
 			   struct px_error *err);

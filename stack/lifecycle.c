@@ -274,8 +274,9 @@ out:
 	return ret;
 }
 
-int stack_stop(struct stack *st, char *const *services, size_t n, int timeout_s,
-	       struct px_error *err)
+/* stop and restart: op on the named services (all when none) in dependency order. */
+static int run_ordered(struct stack *st, enum op_kind op, const char *title, char *const *services,
+		       size_t n, int timeout_s, struct px_error *err)
 {
 	struct stack_order order = {0};
 	int ret;
@@ -283,27 +284,23 @@ int stack_stop(struct stack *st, char *const *services, size_t n, int timeout_s,
 	stack_reset_interrupt(st);
 	if (stack_order_resolve(&order, st->project, services, n, false, err) < 0)
 		return -1;
-	stack_progress_title(st->progress, "Stopping");
-	ret = run_op(st, OP_STOP, &order, false, false, timeout_s, false, err);
+	stack_progress_title(st->progress, title);
+	ret = run_op(st, op, &order, false, false, timeout_s, false, err);
 	stack_progress_finish(st->progress);
 	stack_order_release(&order);
 	return ret;
 }
 
+int stack_stop(struct stack *st, char *const *services, size_t n, int timeout_s,
+	       struct px_error *err)
+{
+	return run_ordered(st, OP_STOP, "Stopping", services, n, timeout_s, err);
+}
+
 int stack_restart(struct stack *st, char *const *services, size_t n, int timeout_s,
 		  struct px_error *err)
 {
-	struct stack_order order = {0};
-	int ret;
-
-	stack_reset_interrupt(st);
-	if (stack_order_resolve(&order, st->project, services, n, false, err) < 0)
-		return -1;
-	stack_progress_title(st->progress, "Restarting");
-	ret = run_op(st, OP_RESTART, &order, false, false, timeout_s, false, err);
-	stack_progress_finish(st->progress);
-	stack_order_release(&order);
-	return ret;
+	return run_ordered(st, OP_RESTART, "Restarting", services, n, timeout_s, err);
 }
 
 int stack_kill(struct stack *st, const char *signal, struct px_error *err)

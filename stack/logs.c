@@ -160,21 +160,15 @@ struct reader {
 static int on_line(void *data, int stream, const char *line, size_t len)
 {
 	struct reader *r = data;
-	const char *sp = memchr(line, ' ', len);
+	const char *text;
+	size_t text_len;
+	int64_t t = stack_split_stamp(line, len, &text, &text_len);
 	struct line *l;
-	int64_t t = 0;
 
 	(void)stream;
-	if (sp != NULL && sp - line < 64) {
-		char stamp[64];
-
-		memcpy(stamp, line, (size_t)(sp - line));
-		stamp[sp - line] = '\0';
-		t = stack_parse_time_ns(stamp);
-		if (t > 0 && !r->timestamps) {
-			len -= (size_t)(sp + 1 - line);
-			line = sp + 1;
-		}
+	if (!r->timestamps) {
+		line = text;
+		len = text_len;
 	}
 	if (r->n == r->cap) {
 		r->cap = r->cap != 0 ? r->cap * 2 : 256;
@@ -218,7 +212,6 @@ int stack_logs(struct stack *st, const struct stack_logs_opts *o, struct px_erro
 	struct source *src = NULL;
 	json_t *list = NULL, *c;
 	size_t i, nsrc = 0;
-	int ret = -1;
 
 	for (size_t k = 0; k < o->nservices; k++) {
 		if (compose_project_service(st->project, o->services[k]) == NULL)
@@ -271,7 +264,6 @@ int stack_logs(struct stack *st, const struct stack_logs_opts *o, struct px_erro
 
 		px_log_output(o->no_prefix ? NULL : s->prefix, s->text.data + l->off, l->len);
 	}
-	ret = 0;
 	for (i = 0; i < nsrc; i++) {
 		free(src[i].id);
 		free(src[i].prefix);
@@ -280,5 +272,5 @@ int stack_logs(struct stack *st, const struct stack_logs_opts *o, struct px_erro
 	free(src);
 	free(r.lines);
 	json_decref(list);
-	return ret;
+	return 0;
 }

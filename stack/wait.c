@@ -42,6 +42,26 @@ int64_t stack_parse_time_ns(const char *s)
 	return (int64_t)secs * 1000000000 + ns;
 }
 
+int64_t stack_split_stamp(const char *line, size_t len, const char **rest, size_t *rest_len)
+{
+	const char *sp = memchr(line, ' ', len);
+	char stamp[64];
+	int64_t t;
+
+	*rest = line;
+	*rest_len = len;
+	if (sp == NULL || (size_t)(sp - line) >= sizeof(stamp))
+		return 0;
+	memcpy(stamp, line, (size_t)(sp - line));
+	stamp[sp - line] = '\0';
+	t = stack_parse_time_ns(stamp);
+	if (t > 0) {
+		*rest = sp + 1;
+		*rest_len = len - (size_t)(sp + 1 - line);
+	}
+	return t;
+}
+
 struct waiter {
 	const char *id;
 	enum stack_wait_for what;
