@@ -40,6 +40,9 @@ extern const struct cmd cmd_restart;
 extern const struct cmd cmd_ps;
 extern const struct cmd cmd_build;
 extern const struct cmd cmd_logs;
+extern const struct cmd cmd_watch;
+extern const struct cmd cmd_sync;
+extern const struct cmd cmd_generate;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);
@@ -79,5 +82,18 @@ void cmd_set_prefix_width(const struct compose_project *p);
 int cmd_run_timed(const struct cmd *c, struct cmd_ctx *ctx, int argc, char **argv,
 		  int (*op)(struct stack *st, char *const *services, size_t n, int timeout_s,
 			    struct px_error *err));
+
+/* Whether the project has anything for a supervisor to do (a schema, develop.watch). */
+bool cmd_wants_supervisor(const struct compose_project *p);
+/* Queue a sync (or generate) on the supervisor connected on fd and wait for its jobs,
+ * printing each (json: one object per line on stdout).  0 all succeeded, 1 one failed,
+ * -1 an error. */
+int cmd_sync_via(int fd, const char *schema, bool generate_only, bool json,
+		 struct px_error *err);
+/* Start the project's supervisor detached (`watch` in a session of its own, output in
+ * .prisync/supervisor.log) and wait until its initial sync has ended. */
+int cmd_supervise_detached(struct cmd_stack *cs, struct cmd_ctx *ctx, struct px_error *err);
+/* Stop project's supervisor, if one runs (SIGTERM, then wait for its lock). */
+int cmd_stop_supervisor(const char *project, struct px_error *err);
 
 #endif

@@ -59,7 +59,8 @@ static int down_run(struct cmd_ctx *ctx, int argc, char **argv)
 		return cmd_usage_error(&cmd_down, "unexpected argument '%s'", argv[optind]);
 	if (cmd_stack_open(&cs, ctx, true, true, &err) < 0)
 		goto out;
-	if (stack_down(cs.stack, &o, &err) == 0)
+	/* first the supervisor: it would restart what down removes */
+	if (cmd_stop_supervisor(cs.project->name, &err) == 0 && stack_down(cs.stack, &o, &err) == 0)
 		rc = CMD_OK;
 	cmd_stack_close(&cs);
 out:

@@ -19,6 +19,9 @@ static const struct cmd *const commands[] = {
     &cmd_ps,
     &cmd_build,
     &cmd_logs,
+    &cmd_watch,
+    &cmd_sync,
+    &cmd_generate,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "supervisor/supervisor.h"
 
 /* The attached phase, owned by the loop thread. */
 struct attached {
@@ -87,9 +88,44 @@ static void on_idle(void *data)
 		px_loop_stop(a->loop);
 }
 
-static int run_attached(struct cmd_stack *cs, char *const *services, size_t n, time_t since,
-			int timeout_s, struct px_error *err)
+/* The supervisor of a foreground up, on the loop that follows the logs; NULL when the
+ * project has nothing to supervise or another process supervises it already. */
+static struct sup *attach_supervisor(struct cmd_ctx *ctx, struct cmd_stack *cs,
+				     struct px_loop *loop, struct sup_runtime **rt)
 {
+	struct px_error err = PX_ERROR_INIT;
+	struct sup *sup = NULL;
+	struct sup_opts o = {
+	    .loop = loop,
+	    .engine = cs->engine,
+	    .project = cs->project,
+	    .copts = &ctx->opts,
+	    .ref = &cs->ref,
+	    .initial_sync = true,
+	};
+
+	if (!cmd_wants_supervisor(cs->project))
+		return NULL;
+	if (sup_runtime_open(rt, cs->project->name, &err) < 0) {
+		px_warn("%s; this up only follows the logs", px_error_msg(&err));
+		px_error_clear(&err);
+		return NULL;
+	}
+	o.runtime = *rt;
+	if (sup_start(&sup, &o, &err) < 0) {
+		px_error_log("cannot supervise the stack: %s", px_error_msg(&err));
+		px_error_clear(&err);
+		sup_runtime_close(*rt);
+		*rt = NULL;
+	}
+	return sup;
+}
+
+static int run_attached(struct cmd_ctx *ctx, struct cmd_stack *cs, char *const *services,
+			size_t n, time_t since, int timeout_s, struct px_error *err)
+{
+	struct sup_runtime *rt = NULL;
+	struct sup *sup = NULL;
 	static const int sigs[] = {SIGINT, SIGTERM};
 	struct attached a = {.cs = cs, .timeout_s = timeout_s, .stop_err = PX_ERROR_INIT};
 	struct stack_follow *follow = NULL;
@@ -111,12 +147,15 @@ static int run_attached(struct cmd_stack *cs, char *const *services, size_t n, t
 	cmd_set_prefix_width(cs->project);
 	if (stack_follow_start(&follow, a.loop, cs->engine, cs->project->name, &fo, err) < 0)
 		goto out;
-	if (px_loop_run(a.loop) < 0) {
+	sup = attach_supervisor(ctx, cs, a.loop, &rt);
+	if ((sup != NULL ? sup_run(sup) : px_loop_run(a.loop)) < 0) {
 		px_error_set(err, errno, "event loop failed");
 		goto out;
 	}
 	ret = 0;
 out:
+	sup_stop(sup);
+	sup_runtime_close(rt);
 	stack_follow_free(follow);
 	/* a stop still running (the loop ended another way) is waited for */
 	while (a.stopping)
@@ -135,6 +174,7 @@ enum {
 	OPT_FORCE_RECREATE,
 	OPT_NO_RECREATE,
 	OPT_REMOVE_ORPHANS,
+	OPT_NO_SUPERVISOR,
 };
 
 static int up_run(struct cmd_ctx *ctx, int argc, char **argv)
@@ -148,6 +188,7 @@ static int up_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    {"force-recreate", no_argument, NULL, OPT_FORCE_RECREATE},
 	    {"no-recreate", no_argument, NULL, OPT_NO_RECREATE},
 	    {"remove-orphans", no_argument, NULL, OPT_REMOVE_ORPHANS},
+	    {"no-supervisor", no_argument, NULL, OPT_NO_SUPERVISOR},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -155,7 +196,7 @@ static int up_run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct stack_up_opts uo = {.timeout_s = -1};
 	struct cmd_stack cs = {0};
 	struct px_error err = PX_ERROR_INIT;
-	bool detach = false, opened = false;
+	bool detach = false, opened = false, supervise = true;
 	time_t began;
 	int opt, rc = CMD_FAILED;
 
@@ -187,6 +228,9 @@ static int up_run(struct cmd_ctx *ctx, int argc, char **argv)
 			break;
 		case OPT_REMOVE_ORPHANS:
 			uo.remove_orphans = true;
+			break;
+		case OPT_NO_SUPERVISOR:
+			supervise = false;
 			break;
 		case 't':
 			uo.timeout_s = cmd_parse_seconds(&cmd_up, "--timeout", optarg);
@@ -228,9 +272,25 @@ static int up_run(struct cmd_ctx *ctx, int argc, char **argv)
 		px_error_set(&err, ECANCELED, "interrupted");
 		goto out;
 	}
-	if (!detach &&
-	    run_attached(&cs, uo.services, uo.nservices, began - 1, uo.timeout_s, &err) < 0)
-		goto out;
+	if (!detach) {
+		if (run_attached(ctx, &cs, uo.services, uo.nservices, began - 1, uo.timeout_s,
+				 &err) < 0)
+			goto out;
+	} else if (supervise && cmd_wants_supervisor(cs.project)) {
+		int fd = -1, r = sup_client_connect(cs.project->name, &fd, &err);
+
+		/* one supervisor per project: a running one syncs, else one is started */
+		if (r == 0) {
+			r = cmd_sync_via(fd, NULL, false, false, &err);
+			close(fd);
+			if (r == 1)
+				px_error_set(&err, 0, "the sync failed");
+		} else if (r == 1) {
+			r = cmd_supervise_detached(&cs, ctx, &err);
+		}
+		if (r != 0)
+			goto out;
+	}
 	rc = CMD_OK;
 out:
 	if (rc != CMD_OK)
@@ -249,8 +309,12 @@ const struct cmd cmd_up = {
 	     "Create the project's networks and volumes, pull or build images, and create,\n"
 	     "recreate or start the services' containers in depends_on order (independent\n"
 	     "services in parallel) as docker compose up does. A container whose configuration\n"
-	     "did not change is left alone. Without -d the services' logs follow, prefixed\n"
-	     "with their names; Ctrl-C stops the stack gracefully, a second Ctrl-C kills it.\n"
+	     "did not change is left alone. Then, when the project has a Prisma schema (or\n"
+	     "develop.watch rules), the client is generated and the supervisor takes over\n"
+	     "(see `prisync help watch`): without -d in the foreground while the services'\n"
+	     "logs follow, prefixed with their names (Ctrl-C stops the stack gracefully, a\n"
+	     "second Ctrl-C kills it); with -d detached, logging to .prisync/supervisor.log,\n"
+	     "once the first sync succeeded. A supervisor already running syncs instead.\n"
 	     "  -d, --detach          return once the services are started\n"
 	     "      --wait            wait until every service is running (healthy, when it has\n"
 	     "                        a healthcheck) or, for one-shots, completed; implies -d.\n"
@@ -261,6 +325,7 @@ const struct cmd cmd_up = {
 	     "      --force-recreate  recreate containers even when nothing changed\n"
 	     "      --no-recreate     never recreate an existing container\n"
 	     "      --remove-orphans  remove containers of services the compose file lost\n"
-	     "  -t, --timeout N       seconds to wait for a container to stop before killing it\n",
+	     "  -t, --timeout N       seconds to wait for a container to stop before killing it\n"
+	     "      --no-supervisor   converge only, as docker compose up: no sync, no supervisor\n",
     .run = up_run,
 };

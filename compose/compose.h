@@ -298,6 +298,7 @@ struct compose_prisync {
 	bool configured;     /* the x-prisync block is present */
 	int64_t debounce_ns;     /* default 50 ms */
 	int64_t debounce_max_ns; /* default 2 s */
+	int64_t generate_timeout_ns; /* a sync job is cancelled after this; default 5 min */
 	struct compose_prisync_schema *schemas;
 	size_t nschemas;
 };

@@ -14,8 +14,10 @@
 
 #define DEFAULT_DEBOUNCE_NS     (50LL * 1000 * 1000)
 #define DEFAULT_DEBOUNCE_MAX_NS (2LL * 1000 * 1000 * 1000)
+#define DEFAULT_GENERATE_TIMEOUT_NS (300LL * 1000 * 1000 * 1000)
 
-static const char *const block_keys[] = {"debounce", "debounce-max", "schemas"};
+static const char *const block_keys[] = {"debounce", "debounce-max", "generate-timeout",
+					 "schemas"};
 static const char *const schema_keys[] = {
     "name",   "schema",  "watch",        "migrations",       "generate",
     "run-in", "restart", "database-url", "database-url-env", "database-secret",
@@ -375,6 +377,7 @@ int compose_model_prisync(struct model_build *b, const struct cnode *block)
 
 	x->debounce_ns = DEFAULT_DEBOUNCE_NS;
 	x->debounce_max_ns = DEFAULT_DEBOUNCE_MAX_NS;
+	x->generate_timeout_ns = DEFAULT_GENERATE_TIMEOUT_NS;
 	if (block == NULL)
 		return detect_schema(b);
 	x->configured = true;
@@ -387,8 +390,14 @@ int compose_model_prisync(struct model_build *b, const struct cnode *block)
 	    compose_field_duration(b, "x-prisync", "debounce", cnode_map_get(block, "debounce"),
 				   &x->debounce_ns) < 0 ||
 	    compose_field_duration(b, "x-prisync", "debounce-max",
-				   cnode_map_get(block, "debounce-max"), &x->debounce_max_ns) < 0)
+				   cnode_map_get(block, "debounce-max"), &x->debounce_max_ns) < 0 ||
+	    compose_field_duration(b, "x-prisync", "generate-timeout",
+				   cnode_map_get(block, "generate-timeout"),
+				   &x->generate_timeout_ns) < 0)
 		return -1;
+	if (x->generate_timeout_ns <= 0)
+		return compose_model_fail(b, cnode_map_get(block, "generate-timeout"), "x-prisync",
+					  "'generate-timeout' must be positive");
 	if (x->debounce_ns < 0)
 		return compose_model_fail(b, cnode_map_get(block, "debounce"), "x-prisync",
 					  "'debounce' must not be negative");

@@ -81,6 +81,8 @@ int engine_ping(struct engine *e, struct px_error *err);
 const char *engine_api_version(const struct engine *e);
 /* The host in canonical DOCKER_HOST form, as used in messages (borrowed). */
 const char *engine_host_display(const struct engine *e);
+/* The engine runs on this host (a unix socket): its pids and paths are ours. */
+bool engine_is_local(const struct engine *e);
 
 /* Make the transfer running on e (from another thread) and every later one stop soon
  * (within about a second); they fail with errnum ECANCELED, a stream returns 1.  Sticky:
@@ -201,6 +203,20 @@ int engine_container_restart(struct engine *e, const char *id, int timeout_s, st
 int engine_exec(struct engine *e, const char *container, const char *const *argv,
 		const char *const *env, const char *workdir, const char *user, struct px_buf *out,
 		struct px_buf *errout, int *exit_code, struct px_error *err);
+
+/* engine_exec that also hands out the exec's id (owned, into *exec_id_out) as soon as the
+ * exec exists -- even when the call fails later -- so that a command cut short by
+ * engine_interrupt() can still be killed with engine_exec_kill(). */
+int engine_exec_tracked(struct engine *e, const char *container, const char *const *argv,
+			const char *const *env, const char *workdir, const char *user,
+			struct px_buf *out, struct px_buf *errout, int *exit_code, char **exec_id_out,
+			struct px_error *err);
+
+/* Kill (SIGKILL) a running exec's process and every process it started.  The engine has
+ * no API for that: its Pid (GET /exec/{id}/json) is a pid of the engine's host, so this
+ * works for a local engine (a unix socket) only and fails with ENOTSUP on a tcp one.
+ * An exec that already ended is success. */
+int engine_exec_kill(struct engine *e, const char *exec_id, struct px_error *err);
 
 /*
  * Streams of lines and events.  Blocking: run them on their own struct engine (engine_dup)

@@ -2,8 +2,12 @@
  * exec, attach to its multiplexed output until it ends, then read its exit code. */
 #include "engine/transport.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -107,6 +111,15 @@ int engine_exec(struct engine *e, const char *container, const char *const *argv
 		const char *const *env, const char *workdir, const char *user, struct px_buf *out,
 		struct px_buf *errout, int *exit_code, struct px_error *err)
 {
+	return engine_exec_tracked(e, container, argv, env, workdir, user, out, errout, exit_code,
+				   NULL, err);
+}
+
+int engine_exec_tracked(struct engine *e, const char *container, const char *const *argv,
+			const char *const *env, const char *workdir, const char *user,
+			struct px_buf *out, struct px_buf *errout, int *exit_code, char **exec_id_out,
+			struct px_error *err)
+{
 	struct exec_sink sink = {.out = out, .errout = errout, .derr = PX_ERROR_INIT};
 	json_t *body = NULL, *start = NULL, *res = NULL;
 	char *cpath = NULL, *esc = NULL, *path = NULL;
@@ -140,6 +153,8 @@ int engine_exec(struct engine *e, const char *container, const char *const *argv
 		px_error_set(err, 0, "engine: the answer has no exec Id");
 		goto wrap;
 	}
+	if (exec_id_out != NULL)
+		*exec_id_out = xstrdup(exec_id);
 	free(esc);
 	esc = engine_path_escape(exec_id, false);
 	xasprintf(&path, "/exec/%s/start", esc);
@@ -175,6 +190,90 @@ out:
 	json_decref(start);
 	json_decref(res);
 	free(cpath);
+	free(esc);
+	free(path);
+	return ret;
+}
+
+/* The pids whose parent is in set (one pass over /proc), appended to set: called until
+ * it adds nothing, it closes set over the process tree. */
+static size_t add_children(pid_t **set, size_t n, size_t *cap)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	size_t added = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char path[64], buf[512], *close_paren;
+		long pid = strtol(de->d_name, NULL, 10), ppid;
+		FILE *f;
+		bool known = false;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		f = fopen(path, "re");
+		if (f == NULL)
+			continue;
+		close_paren = fgets(buf, sizeof(buf), f) != NULL ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+		if (close_paren == NULL || sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+			continue;
+		for (size_t i = 0; i < n && !known; i++)
+			known = (*set)[i] == (pid_t)pid;
+		for (size_t i = 0; i < n && !known; i++) {
+			if ((*set)[i] == (pid_t)ppid) {
+				if (n == *cap) {
+					*cap *= 2;
+					*set = xreallocarray(*set, *cap, sizeof(**set));
+				}
+				(*set)[n++] = (pid_t)pid;
+				added++;
+				break;
+			}
+		}
+	}
+	closedir(d);
+	return added;
+}
+
+int engine_exec_kill(struct engine *e, const char *exec_id, struct px_error *err)
+{
+	char *esc = NULL, *path = NULL;
+	json_t *res = NULL;
+	size_t n = 1, cap = 16;
+	pid_t *set = NULL;
+	json_int_t pid;
+	int ret = -1;
+
+	if (engine_check_arg(exec_id, "exec id", err) < 0)
+		return -1;
+	if (!engine_is_local(e))
+		return px_error_set(err, ENOTSUP,
+				    "cannot kill a command in a container of a remote engine");
+	esc = engine_path_escape(exec_id, false);
+	xasprintf(&path, "/exec/%s/json", esc);
+	if (engine_request(e, "GET", path, NULL, NULL, &res, err) < 0)
+		goto out;
+	pid = json_integer_value(json_object_get(res, "Pid"));
+	if (!json_is_true(json_object_get(res, "Running")) || pid <= 1) {
+		ret = 0;
+		goto out;
+	}
+	/* the whole tree, collected before any of it dies (an orphan is re-parented) */
+	set = xmalloc(cap * sizeof(*set));
+	set[0] = (pid_t)pid;
+	for (size_t more = 1; more > 0; n += more)
+		more = add_children(&set, n, &cap);
+	for (size_t i = 0; i < n; i++)
+		kill(set[i], SIGKILL);
+	ret = 0;
+out:
+	free(set);
+	json_decref(res);
 	free(esc);
 	free(path);
 	return ret;

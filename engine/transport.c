@@ -506,6 +506,11 @@ const char *engine_api_version(const struct engine *e)
 	return e->version[0] != '\0' ? e->version : NULL;
 }
 
+bool engine_is_local(const struct engine *e)
+{
+	return e->host.transport == ENGINE_UNIX;
+}
+
 const char *engine_host_display(const struct engine *e)
 {
 	return e->display;

@@ -1,12 +1,18 @@
 /* supervisor.h - the public header of supervisor/: the long-running process of a project
- * (later: loop wiring, sync jobs, control socket, state).  This slice owns its runtime
- * files: $XDG_RUNTIME_DIR/prisync/<project>/{lock,supervisor.pid,supervisor.sock}. */
+ * (watcher and sync jobs on one loop, the control socket) and its runtime files:
+ * $XDG_RUNTIME_DIR/prisync/<project>/{lock,supervisor.pid,supervisor.sock}. */
 #ifndef PX_SUPERVISOR_H
 #define PX_SUPERVISOR_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "base/error.h"
+#include "base/loop.h"
+#include "compose/compose.h"
+#include "engine/engine.h"
 
 /*
  * One supervisor per project: it holds an exclusive flock(2) on `lock` for its whole
@@ -48,5 +54,81 @@ void sup_runtime_close(struct sup_runtime *rt);
  * there is none -- no pid file, or a pid file whose lock nobody holds (stale) -- and
  * -1 on an error (unreadable runtime directory or pid file, malformed pid file). */
 int sup_runtime_read_pid(const char *project, pid_t *pid, struct px_error *err);
+
+
+/* ---- The supervisor ------------------------------------------------------------------ */
+
+enum sup_job_state {
+	SUP_JOB_QUEUED,
+	SUP_JOB_RUNNING,
+	SUP_JOB_SUCCEEDED,
+	SUP_JOB_FAILED,
+};
+
+/*
+ * A supervisor on the caller's loop: the watcher follows every schema (and its watch:
+ * paths), the compose files and .env; a burst of changes becomes one sync job per schema
+ * touched.  Jobs run one at a time on a thread of their own (never two generators at
+ * once); a change while a job runs queues exactly one follow-up per schema, whatever
+ * else arrives meanwhile.  A change of the compose files or .env reloads the model and
+ * converges the stack.  Everything is on the loop's thread except the job itself.
+ */
+struct sup_opts {
+	struct px_loop *loop;
+	struct engine *engine; /* the loop thread's; each job runs on an engine_dup() of it */
+	/* the model as loaded: borrowed, and must outlive the supervisor; a reload replaces
+	 * it by one the supervisor owns */
+	const struct compose_project *project;
+	/* how to load it again (both borrowed for the call; copied) */
+	const struct compose_options *copts;
+	const struct compose_project_ref *ref;
+	struct sup_runtime *runtime; /* NULL: no control socket */
+	bool initial_sync;           /* queue a sync of every schema at once */
+	/* every job of the initial sync ended; ok when all succeeded (on the loop) */
+	void (*on_initial)(void *data, bool ok);
+	void *data;
+};
+
+struct sup;
+
+int sup_start(struct sup **out, const struct sup_opts *o, struct px_error *err);
+/* Run the loop until something other than the supervisor stops it (px_loop_stop); a
+ * reload's watcher restart happens in here, outside the loop's callbacks.  Returns 0, or
+ * -1 with errno when the loop fails. */
+int sup_run(struct sup *s);
+/* Ask for a reload of the compose files (SIGHUP); from the loop thread. */
+void sup_reload(struct sup *s);
+/* Queue a job: schema NULL for every schema.  Returns the number of jobs queued (ids in
+ * ids, at most max), -1 when no schema has that name (err says which exist). */
+int sup_request(struct sup *s, const char *schema, bool generate_only, unsigned *ids,
+		size_t max, struct px_error *err);
+/* Whether a job runs or waits. */
+bool sup_busy(const struct sup *s);
+/* Cancel the running job, drop the queued ones, stop the watcher, close the control
+ * socket, free.  Call on the loop's thread outside its callbacks.  NULL-safe. */
+void sup_stop(struct sup *s);
+
+/*
+ * Running a job without a supervisor (`prisync sync` when none runs): the same job, on
+ * the calling thread.  Output and the result are printed as the supervisor prints them;
+ * with json, a job object per line on stdout instead.  Returns 0 when every job
+ * succeeded, 1 when one failed, -1 on an error (unknown schema, no schema at all).
+ */
+int sup_run_direct(struct engine *e, const struct compose_project *p, const char *schema,
+		   bool generate_only, bool json, struct px_error *err);
+
+/* Print a job object (as sup_job_json / the control socket give it) the way the
+ * supervisor reports an ended job: a summary, or the generator's output and the error. */
+void sup_log_job(const json_t *job);
+
+/* ---- Clients of the control socket (JSON lines) -------------------------------------- */
+
+/* Connect to project's supervisor: 0 with *fd, 1 when none runs, -1 on an error. */
+int sup_client_connect(const char *project, int *fd, struct px_error *err);
+/* Send one request and read one answer line (owned); a {"ok": false, "error": msg}
+ * answer is returned as it is, not as a failure. */
+int sup_client_call(int fd, json_t *request, json_t **answer, struct px_error *err);
+/* Read the next line the supervisor sends (events, a late answer); 1 at EOF. */
+int sup_client_read(int fd, json_t **out, struct px_error *err);
 
 #endif

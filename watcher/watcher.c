@@ -44,6 +44,7 @@ struct watcher {
 	bool (*want)(void *data, const char *path);
 	void (*on_batch)(void *data, const struct watcher_batch *batch);
 	void *data;
+	void *want_data;
 	int debounce_ms, debounce_max_ms;
 	/* libinotifytools' inotify descriptor: watches are added and removed on it directly,
 	 * so a watch's wd comes from the kernel, never from the library's by-name map (which
@@ -307,7 +308,7 @@ static bool file_counts(struct watcher *w, const char *path)
 		if (!r->dir && strcmp(path, r->path) == 0)
 			return true;
 		if (r->dir && under(path, r->path) && strcmp(path, r->path) != 0)
-			return (w->want == NULL || w->want(w->data, path)) &&
+			return (w->want == NULL || w->want(w->want_data, path)) &&
 			       !git_ignored(w, path, false);
 	}
 	return false;
@@ -559,6 +560,7 @@ int watcher_start(struct watcher **out, struct px_loop *loop, const struct watch
 	w->want = o->want;
 	w->on_batch = o->on_batch;
 	w->data = o->data;
+	w->want_data = o->want_data != NULL ? o->want_data : o->data;
 	w->debounce_ms = o->debounce_ms >= 0 ? o->debounce_ms : DEFAULT_DEBOUNCE_MS;
 	w->debounce_max_ms = o->debounce_max_ms > 0 ? o->debounce_max_ms : DEFAULT_DEBOUNCE_MAX_MS;
 	w->roots = xcalloc(o->nroots + 1, sizeof(*w->roots));

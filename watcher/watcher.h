@@ -74,6 +74,7 @@ struct watcher_opts {
 	/* on the loop thread; the batch is borrowed for the call */
 	void (*on_batch)(void *data, const struct watcher_batch *batch);
 	void *data;
+	void *want_data; /* want's argument; NULL: data */
 };
 
 struct watcher;

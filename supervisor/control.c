@@ -1,0 +1,425 @@
+/* control.c - the control socket (supervisor.sock, mode 0600): one JSON object per line
+ * each way.  Requests: {"op":"status"}, {"op":"sync","schema":S,"generate_only":B},
+ * {"op":"wait","job":N}, {"op":"events"}.  And the client side of it. */
+#include "supervisor/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "watcher/watcher.h"
+
+/* A request line longer than this is not one of ours: the client is dropped. */
+#define MAX_LINE (64 * 1024)
+
+static void client_drop(struct sup *s, struct sup_client *c)
+{
+	struct sup_client **pp = &s->clients;
+
+	while (*pp != NULL && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp != NULL)
+		*pp = c->next;
+	px_loop_del_fd(s->loop, c->fd);
+	close(c->fd);
+	px_buf_release(&c->in);
+	free(c->waits);
+	free(c);
+}
+
+/* One line out; a client that cannot take it now (its buffer is full) is dropped rather
+ * than stall the loop.  Returns -1 when c was dropped. */
+static int client_send(struct sup *s, struct sup_client *c, const json_t *msg)
+{
+	char *text = json_dumps(msg, JSON_COMPACT);
+	size_t len = strlen(text), off = 0;
+
+	text = realloc(text, len + 2);
+	if (text == NULL)
+		abort();
+	text[len++] = '\n';
+	while (off < len) {
+		ssize_t n = send(c->fd, text + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(text);
+			client_drop(s, c);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	free(text);
+	return 0;
+}
+
+static int send_error(struct sup *s, struct sup_client *c, const char *msg)
+{
+	json_t *a = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+	int rc = client_send(s, c, a);
+
+	json_decref(a);
+	return rc;
+}
+
+json_t *sup_status_json(struct sup *s)
+{
+	const struct compose_project *p = s->project;
+	json_t *o = json_object(), *schemas = json_array(), *jobs = json_array();
+
+	for (size_t i = 0; i < p->prisync.nschemas; i++) {
+		const struct compose_prisync_schema *sc = &p->prisync.schemas[i];
+		json_t *restart = json_array(), *last = json_null();
+
+		for (size_t k = 0; k < sc->restart.n; k++)
+			json_array_append_new(restart, json_string(sc->restart.v[k]));
+		for (size_t k = 0; k < s->nhist; k++) {
+			struct sup_job *j =
+			    s->history[(s->hist_next + SUP_HISTORY - 1 - k) % SUP_HISTORY];
+
+			if (strcmp(j->schema, sc->name) == 0) {
+				last = sup_job_json(j);
+				break;
+			}
+		}
+		json_array_append_new(schemas,
+				      json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", sc->name, "schema",
+						sc->schema, "run_in", sc->run_in, "restart", restart,
+						"last_job", last));
+	}
+	if (s->running != NULL)
+		json_array_append_new(jobs, sup_job_json(s->running));
+	for (size_t i = 0; i < s->nqueue; i++)
+		json_array_append_new(jobs, sup_job_json(s->queue[i]));
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "project", json_string(p->name));
+	json_object_set_new(o, "working_dir", json_string(p->working_dir));
+	json_object_set_new(o, "watches",
+			    json_integer(s->watcher != NULL ? (json_int_t)watcher_nwatches(s->watcher)
+							    : 0));
+	json_object_set_new(o, "schemas", schemas);
+	json_object_set_new(o, "jobs", jobs);
+	return o;
+}
+
+static int handle_wait(struct sup *s, struct sup_client *c, const json_t *req)
+{
+	json_int_t id = json_integer_value(json_object_get(req, "job"));
+	struct sup_job *j = id > 0 ? sup_find_job(s, (unsigned)id) : NULL;
+	json_t *a;
+	int rc;
+
+	if (j == NULL)
+		return send_error(s, c, "no such job (ids come from 'sync'; old jobs are forgotten)");
+	if (j->state == SUP_JOB_QUEUED || j->state == SUP_JOB_RUNNING ||
+	    s->running == j) {
+		c->waits = xreallocarray(c->waits, c->nwaits + 1, sizeof(*c->waits));
+		c->waits[c->nwaits++] = j->id;
+		return 0;
+	}
+	a = json_pack("{s:b,s:o}", "ok", 1, "job", sup_job_json(j));
+	rc = client_send(s, c, a);
+	json_decref(a);
+	return rc;
+}
+
+static int handle_sync(struct sup *s, struct sup_client *c, const json_t *req)
+{
+	struct px_error err = PX_ERROR_INIT;
+	const char *schema = json_string_value(json_object_get(req, "schema"));
+	bool gen = json_is_true(json_object_get(req, "generate_only"));
+	unsigned ids[64];
+	json_t *a, *list;
+	int n, rc;
+
+	n = sup_request(s, schema, gen, ids, 64, &err);
+	if (n < 0) {
+		rc = send_error(s, c, px_error_msg(&err));
+		px_error_clear(&err);
+		return rc;
+	}
+	list = json_array();
+	for (int i = 0; i < n && i < 64; i++)
+		json_array_append_new(list, json_integer(ids[i]));
+	a = json_pack("{s:b,s:o}", "ok", 1, "jobs", list);
+	rc = client_send(s, c, a);
+	json_decref(a);
+	return rc;
+}
+
+/* Returns -1 when c was dropped. */
+static int handle_line(struct sup *s, struct sup_client *c, const char *line)
+{
+	json_error_t jerr;
+	json_t *req = json_loads(line, 0, &jerr), *a;
+	const char *op = json_string_value(json_object_get(req, "op"));
+	int rc;
+
+	if (op == NULL)
+		rc = send_error(s, c, "not a request: a JSON object with \"op\" expected");
+	else if (strcmp(op, "status") == 0) {
+		a = sup_status_json(s);
+		rc = client_send(s, c, a);
+		json_decref(a);
+	} else if (strcmp(op, "sync") == 0) {
+		rc = handle_sync(s, c, req);
+	} else if (strcmp(op, "wait") == 0) {
+		rc = handle_wait(s, c, req);
+	} else if (strcmp(op, "events") == 0) {
+		c->events = true;
+		a = json_pack("{s:b}", "ok", 1);
+		rc = client_send(s, c, a);
+		json_decref(a);
+	} else {
+		rc = send_error(s, c, "unknown op (status, sync, wait, events)");
+	}
+	json_decref(req);
+	return rc;
+}
+
+static void on_client(struct px_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct sup_client *c = data;
+	struct sup *s = c->sup;
+	char buf[4096];
+	ssize_t n;
+	char *nl;
+
+	(void)loop;
+	(void)events;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		client_drop(s, c);
+		return;
+	}
+	px_buf_add(&c->in, buf, (size_t)n);
+	while ((nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
+		size_t len = (size_t)(nl - c->in.data);
+		char *line = xstrndup(c->in.data, len);
+		int rc = handle_line(s, c, line);
+
+		free(line);
+		if (rc < 0)
+			return; /* c is gone */
+		memmove(c->in.data, nl + 1, c->in.len - len - 1);
+		px_buf_truncate(&c->in, c->in.len - len - 1);
+	}
+	if (c->in.len > MAX_LINE)
+		client_drop(s, c);
+}
+
+static void on_accept(struct px_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct sup *s = data;
+	struct px_error err = PX_ERROR_INIT;
+	struct sup_client *c;
+	int cfd;
+
+	(void)events;
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->fd = cfd;
+	c->sup = s;
+	px_buf_init(&c->in);
+	if (px_loop_add_fd(loop, cfd, PX_LOOP_READ, on_client, c, &err) < 0) {
+		px_warn("control socket: %s", px_error_msg(&err));
+		px_error_clear(&err);
+		close(cfd);
+		px_buf_release(&c->in);
+		free(c);
+		return;
+	}
+	c->next = s->clients;
+	s->clients = c;
+}
+
+int sup_control_open(struct sup *s, struct px_error *err)
+{
+	char *path = sup_runtime_path(s->runtime, "supervisor.sock");
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	mode_t old;
+	int fd = -1, ret = -1;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		px_error_set(err, ENAMETOOLONG, "socket path '%s' is too long", path);
+		goto out;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		px_error_set(err, errno, "cannot create the control socket");
+		goto out;
+	}
+	unlink(path); /* a dead predecessor's (we hold the lock) */
+	old = umask(0177); /* born 0600: no window where others could connect */
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		umask(old);
+		px_error_set(err, errno, "cannot bind the control socket '%s'", path);
+		goto out;
+	}
+	umask(old);
+	if (listen(fd, 16) < 0 || px_loop_add_fd(s->loop, fd, PX_LOOP_READ, on_accept, s, err) < 0) {
+		if (err->msg == NULL)
+			px_error_set(err, errno, "cannot listen on '%s'", path);
+		goto out;
+	}
+	s->listen_fd = fd;
+	fd = -1;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return ret;
+}
+
+void sup_control_close(struct sup *s)
+{
+	while (s->clients != NULL)
+		client_drop(s, s->clients);
+	if (s->listen_fd >= 0) {
+		px_loop_del_fd(s->loop, s->listen_fd);
+		close(s->listen_fd);
+		s->listen_fd = -1;
+	}
+}
+
+void sup_control_broadcast(struct sup *s, json_t *event)
+{
+	struct sup_client *c = s->clients, *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (c->events)
+			client_send(s, c, event);
+	}
+}
+
+void sup_control_job_done(struct sup *s, const struct sup_job *j)
+{
+	struct sup_client *c = s->clients, *next;
+	json_t *a = NULL;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		for (size_t i = 0; i < c->nwaits; i++) {
+			if (c->waits[i] != j->id)
+				continue;
+			c->waits[i] = c->waits[--c->nwaits];
+			if (a == NULL)
+				a = json_pack("{s:b,s:o}", "ok", 1, "job", sup_job_json(j));
+			if (client_send(s, c, a) < 0)
+				break;
+			i--;
+		}
+	}
+	json_decref(a);
+}
+
+/* ---- Client side ------------------------------------------------------------------------ */
+
+int sup_client_connect(const char *project, int *fd, struct px_error *err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char *dir = NULL, *path = NULL;
+	pid_t pid;
+	int rc, s = -1, ret = -1;
+
+	*fd = -1;
+	rc = sup_runtime_read_pid(project, &pid, err);
+	if (rc != 0)
+		return rc;
+	if (px_runtime_dir(project, &dir, err) < 0)
+		return -1;
+	path = px_path_join(dir, "supervisor.sock");
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		px_error_set(err, ENAMETOOLONG, "socket path '%s' is too long", path);
+		goto out;
+	}
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		/* the supervisor is starting (no socket yet) or has just gone */
+		px_error_set(err, errno, "cannot reach the supervisor (pid %d) at '%s'", (int)pid,
+			     path);
+		goto out;
+	}
+	*fd = s;
+	s = -1;
+	ret = 0;
+out:
+	if (s >= 0)
+		close(s);
+	free(dir);
+	free(path);
+	return ret;
+}
+
+int sup_client_read(int fd, json_t **out, struct px_error *err)
+{
+	struct px_buf line = PX_BUF_INIT;
+	json_error_t jerr;
+	char ch;
+
+	*out = NULL;
+	/* byte by byte: answers are small, and nothing after the line may be consumed */
+	for (;;) {
+		ssize_t n = read(fd, &ch, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			px_buf_release(&line);
+			return px_error_set(err, errno, "cannot read from the supervisor");
+		}
+		if (n == 0) {
+			px_buf_release(&line);
+			return 1;
+		}
+		if (ch == '\n')
+			break;
+		px_buf_addch(&line, ch);
+	}
+	*out = json_loads(px_buf_cstr(&line), 0, &jerr);
+	px_buf_release(&line);
+	if (*out == NULL)
+		return px_error_set(err, 0, "the supervisor sent a malformed line: %s", jerr.text);
+	return 0;
+}
+
+int sup_client_call(int fd, json_t *request, json_t **answer, struct px_error *err)
+{
+	char *text = json_dumps(request, JSON_COMPACT);
+	size_t len = strlen(text), off = 0;
+	int rc;
+
+	*answer = NULL;
+	while (off < len + 1) {
+		const char *p = off < len ? text + off : "\n";
+		ssize_t n = send(fd, p, off < len ? len - off : 1, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(text);
+			return px_error_set(err, errno, "cannot write to the supervisor");
+		}
+		off += (size_t)n;
+	}
+	free(text);
+	rc = sup_client_read(fd, answer, err);
+	if (rc == 1)
+		return px_error_set(err, 0, "the supervisor closed the connection");
+	return rc;
+}

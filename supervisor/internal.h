@@ -1,0 +1,139 @@
+/* internal.h - private to supervisor/: the sync job (what it ran, how it ended) and the
+ * executor that runs one on a thread of its own. */
+#ifndef PX_SUPERVISOR_INTERNAL_H
+#define PX_SUPERVISOR_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "base/base.h"
+#include "compose/compose.h"
+#include "engine/engine.h"
+#include "stack/stack.h"
+#include "supervisor/supervisor.h"
+
+/*
+ * One sync job.  The loop thread creates it and owns it; while it runs, the executor
+ * thread writes output, error, the phase and the timings, and the loop reads them only
+ * after joining that thread.  cancel is the one field both touch at once.
+ */
+struct sup_job {
+	unsigned id;
+	char *schema; /* the schema's name */
+	bool generate_only;
+	enum sup_job_state state;
+	int64_t queued_ns, started_ns, finished_ns; /* CLOCK_REALTIME; 0 until then */
+	int64_t generate_ns, restart_ns;           /* how long each phase took */
+	struct compose_strv triggers;               /* project-relative paths, sorted */
+	bool overflow;       /* triggered by lost events: everything counts as changed */
+	struct px_buf output; /* the generator's stdout and stderr, interleaved */
+	char *error;          /* NULL unless failed */
+	const char *phase;    /* "generate", "restart", "wait" */
+	atomic_int cancel;    /* 1: timed out, 2: the supervisor stops */
+	int cancel_fd;        /* eventfd the host generator's wait also polls */
+	pthread_mutex_t lock; /* guards stack, for sup_job_cancel from the loop */
+	struct stack *stack;  /* the executor's, while it restarts and waits */
+};
+
+struct sup_job *sup_job_new(unsigned id, const char *schema, bool generate_only);
+void sup_job_free(struct sup_job *j); /* NULL-safe */
+/* Add a trigger (kept sorted, each once). */
+void sup_job_add_trigger(struct sup_job *j, const char *rel);
+const char *sup_job_state_name(enum sup_job_state s);
+/* Print how an ended job went (the generator's output first when it failed), prefixed
+ * with the schema's name. */
+void sup_job_log_result(const struct sup_job *j);
+/* The job as the control socket and --json show it (new reference). */
+json_t *sup_job_json(const struct sup_job *j);
+
+/*
+ * Run job j of schema sc in project p, start to end, on the calling thread: generate
+ * (on the host, or by exec in the run-in service's container), then unless generate_only
+ * restart the restart services and wait until they run (healthy when they have a
+ * healthcheck).  e is the calling thread's own engine.  Fills j (output, error, phase,
+ * timings) and returns 0 when it succeeded, -1 when it failed (j->error says why).
+ * Cancellation: sup_job_cancel() from another thread.
+ */
+int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_project *p,
+		    const struct compose_prisync_schema *sc);
+/* Thread-safe: make the running job stop soon; why 1: it timed out, 2: shutdown.  e is
+ * the executor's engine (interrupted for good). */
+void sup_job_cancel(struct sup_job *j, struct engine *e, int why);
+
+/* A connection to the control socket. */
+struct sup_devwatch;
+struct sup_spec;
+
+struct sup_client {
+	struct sup *sup;
+	int fd;
+	struct px_buf in; /* bytes of a request line not yet complete */
+	bool events;      /* subscribed to the event stream */
+	unsigned *waits;  /* jobs it waits for (answered when each ends) */
+	size_t nwaits;
+	struct sup_client *next;
+};
+
+#define SUP_HISTORY 64 /* finished jobs kept for wait and status */
+
+struct sup {
+	struct px_loop *loop;
+	struct engine *engine;
+	const struct compose_project *project; /* current model */
+	struct compose_project *owned;         /* a reloaded model (== project), or NULL */
+	struct compose_options copts;           /* for reloads */
+	struct compose_project_ref ref;
+	bool can_reload;
+	bool reload_pending; /* asked while a job runs: done when it ends */
+	bool rewatch;        /* sup_run restarts the watcher */
+	bool stopping;       /* sup_stop runs: no job starts */
+	struct watcher *watcher;
+	struct sup_spec *spec; /* what the watcher watches (its thread reads it) */
+	char *stamp;           /* config files as they were when the watcher restarted */
+	struct sup_devwatch *devwatch;
+	int64_t started_ns;
+
+	unsigned next_id;
+	struct sup_job **queue; /* waiting, in order */
+	size_t nqueue;
+	struct sup_job *running;
+	pthread_t thread;
+	struct engine *job_engine;
+	struct px_timer *timeout;
+	struct sup_job *history[SUP_HISTORY]; /* ring of finished jobs, newest at hist_next-1 */
+	size_t hist_next, nhist;
+
+	unsigned *initial; /* the initial sync's jobs still running or queued */
+	size_t ninitial;
+	bool initial_ok;
+	void (*on_initial)(void *data, bool ok);
+	void *data;
+
+	struct sup_runtime *runtime;
+	int listen_fd;
+	struct sup_client *clients;
+};
+
+/* control.c: the socket of the runtime directory, served on the loop. */
+int sup_control_open(struct sup *s, struct px_error *err);
+void sup_control_close(struct sup *s);
+/* Every subscribed client gets event (a reference is taken). */
+void sup_control_broadcast(struct sup *s, json_t *event);
+/* Job j ended: answer the clients waiting for it. */
+void sup_control_job_done(struct sup *s, const struct sup_job *j);
+/* The job with that id: queued, running or in the history; NULL when unknown. */
+struct sup_job *sup_find_job(struct sup *s, unsigned id);
+/* The status answer (new reference). */
+json_t *sup_status_json(struct sup *s);
+
+/* The schema named name in p (NULL: NULL). */
+const struct compose_prisync_schema *sup_schema_find(const struct compose_project *p,
+						     const char *name);
+
+int64_t sup_now_ns(void); /* CLOCK_REALTIME */
+
+#endif

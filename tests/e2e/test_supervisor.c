@@ -1,0 +1,808 @@
+/* test_supervisor.c - the supervisor against the real engine, driving the prisync binary
+ * with a host generator script that counts its runs and "generates" by copying the schema
+ * where the app container loads it at start: one sync per burst, whatever way the editor
+ * saves; a .gitignored file never syncs; an edit during a generate queues exactly one
+ * follow-up and the app ends up with the last schema; a failing generator leaves the app
+ * alone; a hanging one is killed at the deadline; sync/generate through the socket and
+ * without a supervisor; up -d detaches it and down stops it; a compose edit reloads. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "supervisor/supervisor.h"
+#include "tests/harness/harness.h"
+
+#define RUN_TIMEOUT_MS  120000
+#define SYNC_TIMEOUT_MS 60000
+
+struct t {
+	struct harness_dir dir;
+	char project[64];
+	struct px_buf out, err;
+	struct px_proc *watch; /* a foreground `prisync watch`, when the test runs one */
+	time_t began;
+};
+
+/* Counts its runs (gen.count), sleeps as long as ./slow says, fails on SYNTAX_ERROR,
+ * notices two runs at once (OVERLAP), and "generates": the schema files, concatenated, to
+ * ./generated, which the app reads when it starts. */
+static const char gen_sh[] =
+    "#!/bin/sh\n"
+    "[ -e running ] && echo OVERLAP >> gen.count\n"
+    "echo $$ > running\n"
+    "echo run >> gen.count\n"
+    "echo $$ > gen.pid\n"
+    "[ -f slow ] && sleep \"$(cat slow)\"\n"
+    "if cat $(find prisma -name '*.prisma' | sort) | grep -q SYNTAX_ERROR; then\n"
+    "  echo 'error: the schema has a SYNTAX_ERROR' >&2; rm -f running; exit 1\n"
+    "fi\n"
+    "cat $(find prisma -name '*.prisma' | sort) > generated.tmp && mv generated.tmp generated\n"
+    "rm -f running\n"
+    "echo generated\n";
+
+static int setup(void **state)
+{
+	static int seq;
+	struct t *t = xcalloc(1, sizeof(*t));
+
+	harness_dir_create(&t->dir);
+	snprintf(t->project, sizeof(t->project), "pxsup-%d-%d", (int)getpid(), ++seq);
+	/* this process talks to the supervisors the tests start */
+	setenv("XDG_RUNTIME_DIR", t->dir.runtime, 1);
+	t->began = time(NULL);
+	*state = t;
+	return 0;
+}
+
+static char *read_text(const struct t *t, const char *rel);
+
+static void stop_watch(struct t *t)
+{
+	if (t->watch == NULL)
+		return;
+	px_proc_kill(t->watch, SIGTERM);
+	px_proc_wait(t->watch, NULL, NULL);
+	px_proc_free(t->watch);
+	t->watch = NULL;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
+	int left;
+
+	stop_watch(t);
+	harness_track_project(t->project);
+	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
+			"1", NULL);
+	left = harness_cleanup();
+	/* the supervisors ran under the sanitizers too: their reports land in their logs */
+	for (int i = 0; i < 2; i++) {
+		char *log = read_text(t, i == 0 ? ".prisync/supervisor.log" : "watch.log");
+
+		if (strstr(log, "Sanitizer") != NULL || strstr(log, "runtime error") != NULL) {
+			print_error("a supervisor reported:\n%s\n", log);
+			left = -1;
+		}
+		free(log);
+	}
+	px_buf_release(&out);
+	px_buf_release(&err);
+	px_buf_release(&t->out);
+	px_buf_release(&t->err);
+	harness_dir_remove(&t->dir);
+	free(t);
+	return left == 0 ? 0 : -1;
+}
+
+static char *path_in(const struct t *t, const char *rel)
+{
+	return px_path_join(t->dir.root, rel);
+}
+
+static void write_file(const struct t *t, const char *rel, const char *text)
+{
+	struct px_error err = PX_ERROR_INIT;
+	char *path = path_in(t, rel), *dir = px_path_dirname(path);
+
+	if (px_path_mkdir_p(dir, 0755, &err) < 0 ||
+	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
+		fail_msg("write %s: %s", rel, px_error_msg(&err));
+	free(dir);
+	free(path);
+}
+
+/* An in-place write (open, truncate, write, close): what most editors without safe-write
+ * and every shell redirection do. */
+static void write_in_place(const struct t *t, const char *rel, const char *text)
+{
+	char *path = path_in(t, rel);
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		fail_msg("write %s: %s", rel, strerror(errno));
+	free(path);
+}
+
+static char *read_text(const struct t *t, const char *rel)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct px_buf b = PX_BUF_INIT;
+	char *path = path_in(t, rel);
+
+	if (px_path_read_file(path, &b, &err) < 0)
+		px_error_clear(&err);
+	free(path);
+	return px_buf_detach(&b, NULL);
+}
+
+/* Lines "run" in gen.count: how many times the generator ran. */
+static int generates(const struct t *t)
+{
+	char *s = read_text(t, "gen.count");
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, "run")) != NULL; p += 3)
+		n++;
+	if (strstr(s, "OVERLAP") != NULL)
+		fail_msg("two generators ran at once");
+	free(s);
+	return n;
+}
+
+static const char *schema_file = "prisma/schema.prisma";
+
+/* services: app (loads ./generated at start, restarted by the sync) and other (never
+ * restarted); x-prisync with the generator script on the host. */
+static void write_project(const struct t *t, const char *schema, const char *extra_prisync,
+			  const char *app_env)
+{
+	char *y;
+
+	xasprintf(&y,
+		  "x-test: &test\n"
+		  "  prisync-test.run: ${PRISYNC_TEST_RUN:-none}\n"
+		  "services:\n"
+		  "  app:\n"
+		  "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		  "    labels: *test\n"
+		  "    volumes: [\".:/app\"]\n"
+		  "%s"
+		  "    command: [\"sh\", \"-c\", \"cat /app/generated > /tmp/loaded 2>/dev/null; "
+		  "trap 'exit 0' TERM; while :; do sleep 0.1; done\"]\n"
+		  "  other:\n"
+		  "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		  "    labels: *test\n"
+		  "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.1; "
+		  "done\"]\n"
+		  "networks:\n"
+		  "  default:\n"
+		  "    labels: *test\n"
+		  "x-prisync:\n"
+		  "  debounce: 50ms\n"
+		  "%s"
+		  "  schemas:\n"
+		  "    - name: core\n"
+		  "      schema: %s\n"
+		  "      generate: [\"sh\", \"./gen.sh\"]\n"
+		  "      run-in: host\n"
+		  "      restart: [app]\n",
+		  app_env != NULL ? app_env : "", extra_prisync != NULL ? extra_prisync : "",
+		  schema);
+	write_file(t, "compose.yaml", y);
+	write_file(t, "gen.sh", gen_sh);
+	free(y);
+}
+
+/* What the app container loaded at its last start. */
+static char *loaded(const struct t *t)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct px_buf out = PX_BUF_INIT;
+	char name[96];
+	int code = -1;
+
+	snprintf(name, sizeof(name), "%s-app-1", t->project);
+	if (engine_exec(harness_engine(), name, (const char *[]){"cat", "/tmp/loaded", NULL}, NULL,
+			NULL, NULL, &out, NULL, &code, &err) < 0)
+		fail_msg("exec: %s", px_error_msg(&err));
+	return px_buf_detach(&out, NULL);
+}
+
+/* How many times service's container started since the test began. */
+struct starts {
+	const char *service;
+	int n;
+};
+
+static int on_event(void *data, const json_t *ev)
+{
+	struct starts *s = data;
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	const char *svc = json_string_value(
+	    json_object_get(json_object_get(json_object_get(ev, "Actor"), "Attributes"),
+			    "com.docker.compose.service"));
+
+	if (action != NULL && svc != NULL && strcmp(action, "start") == 0 &&
+	    strcmp(svc, s->service) == 0)
+		s->n++;
+	return 0;
+}
+
+static int starts(const struct t *t, const char *service)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct starts s = {.service = service};
+	char *filter;
+
+	xasprintf(&filter, "com.docker.compose.project=%s", t->project);
+	if (engine_events(harness_engine(), filter, t->began - 1, time(NULL) + 1, on_event, &s,
+			  &err) < 0)
+		fail_msg("events: %s", px_error_msg(&err));
+	free(filter);
+	return s.n;
+}
+
+/* The supervisor's status, through its socket. */
+static json_t *status(const struct t *t)
+{
+	struct px_error err = PX_ERROR_INIT;
+	json_t *req = json_pack("{s:s}", "op", "status"), *a = NULL;
+	int fd = -1;
+
+	if (sup_client_connect(t->project, &fd, &err) != 0 ||
+	    sup_client_call(fd, req, &a, &err) < 0)
+		fail_msg("status: %s", err.msg != NULL ? px_error_msg(&err) : "no supervisor");
+	close(fd);
+	json_decref(req);
+	return a;
+}
+
+static bool idle(void *data)
+{
+	json_t *s = status(data);
+	bool quiet = json_array_size(json_object_get(s, "jobs")) == 0;
+
+	json_decref(s);
+	return quiet;
+}
+
+struct want_gen {
+	const struct t *t;
+	int n;
+};
+
+static bool gen_reached(void *data)
+{
+	const struct want_gen *w = data;
+
+	return generates(w->t) >= w->n;
+}
+
+/* Wait until the generator has run n times in all and the supervisor is idle again, then
+ * long enough for a late second batch (several debounce periods) to have shown up. */
+static void settle(const struct t *t, int n)
+{
+	struct want_gen w = {t, n};
+
+	if (!harness_poll(gen_reached, &w, SYNC_TIMEOUT_MS))
+		fail_msg("the generator ran %d times, expected %d", generates(t), n);
+	if (!harness_poll(idle, (void *)t, SYNC_TIMEOUT_MS))
+		fail_msg("the supervisor is still busy");
+	usleep(400 * 1000);
+	if (!harness_poll(idle, (void *)t, SYNC_TIMEOUT_MS))
+		fail_msg("the supervisor is still busy");
+}
+
+static void up_detached(struct t *t)
+{
+	int rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "up",
+				 "-d", NULL);
+
+	if (rc != 0)
+		fail_msg("up -d: %d\n%s%s", rc, px_buf_cstr(&t->out), px_buf_cstr(&t->err));
+}
+
+static char *supervisor_log(const struct t *t)
+{
+	return read_text(t, ".prisync/supervisor.log");
+}
+
+/* Edit, then: one more generate, one more app start, `other` untouched, and the app runs
+ * what the schema says now. */
+static void expect_one_sync(struct t *t, const char *how, void (*edit)(struct t *, const char *),
+			    const char *text)
+{
+	int g = generates(t), a = starts(t, "app"), o = starts(t, "other");
+	char *now;
+
+	edit(t, text);
+	settle(t, g + 1);
+	if (generates(t) != g + 1)
+		fail_msg("%s: %d generates, expected 1", how, generates(t) - g);
+	if (starts(t, "app") != a + 1)
+		fail_msg("%s: app started %d times, expected once", how, starts(t, "app") - a);
+	assert_int_equal(starts(t, "other"), o);
+	now = loaded(t);
+	if (strcmp(now, text) != 0)
+		fail_msg("%s: the app loaded '%s', the schema is '%s'", how, now, text);
+	free(now);
+}
+
+static void edit_in_place(struct t *t, const char *text)
+{
+	write_in_place(t, schema_file, text);
+}
+
+/* VS Code / JetBrains safe-write / atomic savers: a temporary, then rename over. */
+static void edit_rename(struct t *t, const char *text)
+{
+	write_file(t, "prisma/schema.prisma.tmp.123", text);
+	write_file(t, "prisma/schema.prisma___jb_tmp___", text);
+	{
+		char *a = path_in(t, "prisma/schema.prisma___jb_tmp___");
+		char *tmp = path_in(t, "prisma/schema.prisma.tmp.123");
+		char *b = path_in(t, schema_file);
+
+		unlink(tmp);
+		if (rename(a, b) < 0)
+			fail_msg("rename: %s", strerror(errno));
+		free(a);
+		free(tmp);
+		free(b);
+	}
+}
+
+/* vim: the 4913 probe, a swap file, a backup by rename, the new file written, the backup
+ * removed. */
+static void edit_vim(struct t *t, const char *text)
+{
+	char *probe = path_in(t, "prisma/4913"), *swp = path_in(t, "prisma/.schema.prisma.swp");
+	char *file = path_in(t, schema_file), *backup = path_in(t, "prisma/schema.prisma~");
+
+	write_file(t, "prisma/.schema.prisma.swp", "swap");
+	write_file(t, "prisma/4913", "");
+	unlink(probe);
+	if (rename(file, backup) < 0)
+		fail_msg("rename: %s", strerror(errno));
+	write_in_place(t, schema_file, text);
+	unlink(backup);
+	unlink(swp);
+	free(probe);
+	free(swp);
+	free(file);
+	free(backup);
+}
+
+/* sed -i: its own temporary in the directory, renamed over the file. */
+static void edit_sed(struct t *t, const char *text)
+{
+	char *cmd = NULL;
+	int rc;
+
+	(void)text;
+	xasprintf(&cmd, "cd '%s' && sed -i 's/Int @id/BigInt @id/' prisma/schema.prisma",
+		  t->dir.root);
+	rc = system(cmd);
+	assert_int_equal(rc, 0);
+	free(cmd);
+}
+
+/* git checkout: the file removed, then written again. */
+static void edit_delete_recreate(struct t *t, const char *text)
+{
+	char *file = path_in(t, schema_file);
+
+	unlink(file);
+	usleep(10 * 1000);
+	write_in_place(t, schema_file, text);
+	free(file);
+}
+
+static void test_sync_once_per_save_style(void **state)
+{
+	struct t *t = *state;
+	char *log, *pidfile;
+
+	write_project(t, schema_file, NULL, NULL);
+	write_file(t, schema_file, "model A { id Int @id }\n");
+	up_detached(t);
+	/* up -d returned after the initial sync: generated once, the app runs it */
+	assert_int_equal(generates(t), 1);
+	{
+		char *now = loaded(t);
+
+		assert_string_equal(now, "model A { id Int @id }\n");
+		free(now);
+	}
+	xasprintf(&pidfile, "%s/prisync/%s/supervisor.pid", t->dir.runtime, t->project);
+	assert_true(px_path_exists(pidfile));
+
+	expect_one_sync(t, "in-place write", edit_in_place, "model A { id Int @id\n  a Int }\n");
+	expect_one_sync(t, "rename over", edit_rename, "model A { id Int @id\n  b Int }\n");
+	expect_one_sync(t, "vim", edit_vim, "model A { id Int @id\n  c Int }\n");
+	expect_one_sync(t, "sed -i", edit_sed, "model A { id BigInt @id\n  c Int }\n");
+	expect_one_sync(t, "delete and recreate", edit_delete_recreate,
+			"model A { id Int @id\n  d Int }\n");
+
+	log = supervisor_log(t);
+	assert_non_null(strstr(log, "core"));
+	assert_non_null(strstr(log, "succeeded"));
+	free(log);
+
+	/* down stops the supervisor first */
+	assert_int_equal(harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p",
+					 t->project, "down", "-t", "1", NULL),
+			 0);
+	assert_false(px_path_exists(pidfile));
+	free(pidfile);
+}
+
+/* A foreground `prisync watch` on an already running stack, its output in watch.log. */
+static void start_watch(struct t *t)
+{
+	extern char **environ;
+	char *script = NULL, *xdg = NULL;
+	const char **envp = NULL;
+	size_t n = 0;
+	struct px_error err = PX_ERROR_INIT;
+
+	xasprintf(&script, "exec '%s' -p '%s' watch > watch.log 2>&1", harness_env("PRISYNC_BIN"),
+		  t->project);
+	xasprintf(&xdg, "XDG_RUNTIME_DIR=%s", t->dir.runtime);
+	for (char **e = environ; *e != NULL; e++) {
+		envp = xreallocarray(envp, n + 1, sizeof(*envp));
+		envp[n++] = *e;
+	}
+	envp = xreallocarray(envp, n + 2, sizeof(*envp));
+	envp[n++] = xdg;
+	envp[n] = NULL;
+	{
+		const char *argv[] = {"sh", "-c", script, NULL};
+		struct px_proc_opts o = {.argv = argv, .envp = envp, .cwd = t->dir.root,
+					 .in = PX_PROC_NULL};
+
+		if (px_proc_spawn(&t->watch, &o, &err) < 0)
+			fail_msg("watch: %s", px_error_msg(&err));
+	}
+	free(envp);
+	free(script);
+	free(xdg);
+}
+
+static bool supervisor_up(void *data)
+{
+	const struct t *t = data;
+	struct px_error err = PX_ERROR_INIT;
+	int fd = -1, rc = sup_client_connect(t->project, &fd, &err);
+
+	px_error_clear(&err);
+	if (rc == 0)
+		close(fd);
+	return rc == 0;
+}
+
+static void up_then_watch(struct t *t, int initial_generates)
+{
+	int rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "up",
+				 "-d", "--no-supervisor", NULL);
+
+	if (rc != 0)
+		fail_msg("up: %s", px_buf_cstr(&t->err));
+	assert_int_equal(generates(t), 0);
+	start_watch(t);
+	if (!harness_poll(supervisor_up, t, SYNC_TIMEOUT_MS))
+		fail_msg("no supervisor: %s", read_text(t, "watch.log"));
+	settle(t, initial_generates);
+}
+
+/* 200 files of a multi-file schema rewritten at once (a branch switch): one generate, one
+ * restart; a .gitignored folder inside the schema folder syncs nothing. */
+static void test_burst_multifile_and_gitignore(void **state)
+{
+	struct t *t = *state;
+	struct px_buf all = PX_BUF_INIT;
+	char rel[64], text[96];
+	int g, a, rc;
+	char *now;
+
+	write_project(t, "prisma/schema", NULL, NULL);
+	for (int i = 0; i < 200; i++) {
+		snprintf(rel, sizeof(rel), "prisma/schema/m%03d.prisma", i);
+		snprintf(text, sizeof(text), "model M%d { id Int @id }\n", i);
+		write_file(t, rel, text);
+	}
+	write_file(t, ".gitignore", "prisma/schema/scratch/\n");
+	write_file(t, "prisma/schema/scratch/old.prisma", "model Old { id Int @id }\n");
+	{
+		char *cmd = NULL;
+
+		xasprintf(&cmd, "git init -q '%s'", t->dir.root);
+		rc = system(cmd);
+		assert_int_equal(rc, 0);
+		free(cmd);
+	}
+	up_then_watch(t, 1);
+	g = generates(t);
+	a = starts(t, "app");
+	for (int i = 0; i < 200; i++) {
+		snprintf(rel, sizeof(rel), "prisma/schema/m%03d.prisma", i);
+		snprintf(text, sizeof(text), "model M%d { id Int @id\n  v Int }\n", i);
+		write_in_place(t, rel, text);
+	}
+	settle(t, g + 1);
+	assert_int_equal(generates(t), g + 1);
+	assert_int_equal(starts(t, "app"), a + 1);
+	for (int i = 0; i < 200; i++) {
+		snprintf(text, sizeof(text), "model M%d { id Int @id\n  v Int }\n", i);
+		px_buf_adds(&all, text);
+	}
+	now = loaded(t);
+	/* the generator concatenates every file in order, the ignored one included */
+	assert_non_null(strstr(now, px_buf_cstr(&all)));
+	free(now);
+
+	/* the ignored folder: edits there start nothing */
+	write_in_place(t, "prisma/schema/scratch/old.prisma", "model Old { id Int @id\n x Int }\n");
+	write_file(t, "prisma/schema/scratch/new.prisma", "model New { id Int @id }\n");
+	usleep(500 * 1000);
+	settle(t, g + 1);
+	assert_int_equal(generates(t), g + 1);
+	px_buf_release(&all);
+}
+
+static bool running_now(void *data)
+{
+	char *path = path_in(data, "running");
+	bool yes = px_path_exists(path);
+
+	free(path);
+	return yes;
+}
+
+/* Edits while a generate runs: exactly one follow-up; then a randomised storm of edits
+ * ends with the app running the last schema, every time. */
+static void test_busy_followup_and_storm(void **state)
+{
+	struct t *t = *state;
+	char text[128];
+	int g;
+	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+
+	write_project(t, schema_file, NULL, NULL);
+	write_file(t, schema_file, "model A { id Int @id }\n");
+	up_then_watch(t, 1);
+	write_file(t, "slow", "1");
+	g = generates(t);
+	write_in_place(t, schema_file, "model A { id Int @id\n  one Int }\n");
+	if (!harness_poll(running_now, t, SYNC_TIMEOUT_MS))
+		fail_msg("the generator did not start");
+	/* five edits, all while that generate runs */
+	for (int i = 0; i < 5; i++) {
+		snprintf(text, sizeof(text), "model A { id Int @id\n  during%d Int }\n", i);
+		write_in_place(t, schema_file, text);
+		usleep(60 * 1000);
+	}
+	settle(t, g + 2);
+	assert_int_equal(generates(t), g + 2);
+	{
+		char *now = loaded(t);
+
+		assert_string_equal(now, "model A { id Int @id\n  during4 Int }\n");
+		free(now);
+	}
+
+	/* the storm: random pauses around the debounce and the generate time */
+	write_file(t, "slow", "0.2");
+	print_message("storm seed %u\n", seed);
+	for (int round = 0; round < 3; round++) {
+		int edits = 5 + (int)(rand_r(&seed) % 20);
+		char *now;
+
+		for (int i = 0; i < edits; i++) {
+			snprintf(text, sizeof(text), "model A { id Int @id\n  r%d_%d Int }\n", round, i);
+			write_in_place(t, schema_file, text);
+			usleep((useconds_t)(rand_r(&seed) % 250) * 1000);
+		}
+		settle(t, 1); /* whatever ran, it is over */
+		now = loaded(t);
+		if (strcmp(now, text) != 0)
+			fail_msg("round %d (seed %u): the app runs '%s', the schema is '%s'", round,
+				 seed, now, text);
+		free(now);
+	}
+}
+
+/* A failing generator leaves the app alone and says why, prefixed with the schema's
+ * name; the next good edit syncs. */
+static void test_failing_generator(void **state)
+{
+	struct t *t = *state;
+	int g, a;
+	char *log, *now;
+
+	write_project(t, schema_file, NULL, NULL);
+	write_file(t, schema_file, "model A { id Int @id }\n");
+	up_detached(t);
+	g = generates(t);
+	a = starts(t, "app");
+	write_in_place(t, schema_file, "model A { id Int @id SYNTAX_ERROR }\n");
+	settle(t, g + 1);
+	assert_int_equal(starts(t, "app"), a);
+	now = loaded(t);
+	assert_string_equal(now, "model A { id Int @id }\n");
+	free(now);
+	log = supervisor_log(t);
+	assert_non_null(strstr(log, "core     | error: the schema has a SYNTAX_ERROR"));
+	assert_non_null(strstr(log, "failed: the generator failed (exit code 1)"));
+	free(log);
+
+	write_in_place(t, schema_file, "model A { id Int @id\n  ok Int }\n");
+	settle(t, g + 2);
+	assert_int_equal(starts(t, "app"), a + 1);
+	now = loaded(t);
+	assert_string_equal(now, "model A { id Int @id\n  ok Int }\n");
+	free(now);
+}
+
+/* sync and generate: through the supervisor (queued, JSON), and directly without one; a
+ * generator that hangs past generate-timeout is killed and the job fails. */
+static void test_sync_generate_and_timeout(void **state)
+{
+	struct t *t = *state;
+	json_error_t jerr;
+	json_t *job;
+	int a, rc;
+	char *pid_text;
+
+	write_project(t, schema_file, "  generate-timeout: 2s\n", NULL);
+	write_file(t, schema_file, "model A { id Int @id }\n");
+	up_detached(t);
+	a = starts(t, "app");
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "sync",
+			     "--json", NULL);
+	assert_int_equal(rc, 0);
+	job = json_loads(px_buf_cstr(&t->out), JSON_DISABLE_EOF_CHECK, &jerr);
+	assert_non_null(job);
+	assert_string_equal(json_string_value(json_object_get(job, "state")), "succeeded");
+	assert_string_equal(json_string_value(json_object_get(job, "kind")), "sync");
+	assert_string_equal(json_string_value(json_object_get(job, "output")), "generated\n");
+	json_decref(job);
+	assert_int_equal(starts(t, "app"), a + 1);
+
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "generate", NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "generate #"));
+	assert_int_equal(starts(t, "app"), a + 1); /* generate restarts nothing */
+	assert_int_equal(harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p",
+					 t->project, "sync", "nosuch", NULL),
+			 1);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "no schema named 'nosuch' — schemas: core"));
+
+	/* a hanging generator, through the supervisor: killed at the deadline */
+	write_file(t, "slow", "600");
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "sync",
+			     NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "timed out after 2 s"));
+	pid_text = read_text(t, "gen.pid");
+	assert_true(kill((pid_t)atoi(pid_text), 0) < 0 && errno == ESRCH);
+	free(pid_text);
+	assert_int_equal(starts(t, "app"), a + 1);
+
+	/* without a supervisor: the same job, here */
+	assert_int_equal(harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p",
+					 t->project, "down", "-t", "1", NULL),
+			 0);
+	{
+		char *slow = path_in(t, "slow");
+
+		unlink(slow);
+		free(slow);
+	}
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "up",
+			     "-d", "--no-supervisor", NULL);
+	assert_int_equal(rc, 0);
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "sync",
+			     "--json", "core", NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(px_buf_cstr(&t->out), "\"state\":\"succeeded\""));
+	write_file(t, "slow", "600");
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "generate", NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "timed out after 2 s"));
+}
+
+static bool app_has_env(void *data)
+{
+	const struct t *t = data;
+	struct px_error err = PX_ERROR_INIT;
+	char name[96];
+	json_t *info = NULL;
+	bool yes = false;
+	size_t i;
+	json_t *v;
+
+	snprintf(name, sizeof(name), "%s-app-1", t->project);
+	if (engine_container_inspect(harness_engine(), name, &info, &err) != 0) {
+		px_error_clear(&err);
+		return false;
+	}
+	json_array_foreach(json_object_get(json_object_get(info, "Config"), "Env"), i, v)
+	{
+		yes = yes || strcmp(json_string_value(v), "RELOADED=yes") == 0;
+	}
+	json_decref(info);
+	return yes;
+}
+
+struct log_wait {
+	const struct t *t;
+	const char *text;
+};
+
+static bool log_says(void *data)
+{
+	const struct log_wait *w = data;
+	char *log = supervisor_log(w->t);
+	bool yes = strstr(log, w->text) != NULL;
+
+	free(log);
+	return yes;
+}
+
+/* An edit of the compose file reloads it and converges: the app gets its new variable. */
+static void test_compose_edit_reloads(void **state)
+{
+	struct t *t = *state;
+	char *log;
+
+	write_project(t, schema_file, NULL, NULL);
+	write_file(t, schema_file, "model A { id Int @id }\n");
+	up_detached(t);
+	assert_false(app_has_env(t));
+	write_project(t, schema_file, NULL, "    environment: {RELOADED: \"yes\"}\n");
+	if (!harness_poll(app_has_env, t, SYNC_TIMEOUT_MS) ||
+	    !harness_poll(log_says, &(struct log_wait){t, "configuration reloaded"},
+			  SYNC_TIMEOUT_MS))
+		fail_msg("not reloaded: %s", supervisor_log(t));
+	/* a broken edit keeps what runs and says what is wrong, naming the file */
+	write_file(t, "compose.yaml", "services: [\n");
+	if (!harness_poll(log_says,
+			  &(struct log_wait){t, "the supervisor keeps the configuration it had"},
+			  SYNC_TIMEOUT_MS))
+		fail_msg("no reload error: %s", supervisor_log(t));
+	log = supervisor_log(t);
+	assert_non_null(strstr(log, "compose.yaml:"));
+	free(log);
+	assert_true(app_has_env(t));
+	/* and the schema is still watched */
+	{
+		int g = generates(t);
+
+		write_in_place(t, schema_file, "model A { id Int @id\n  after Int }\n");
+		settle(t, g + 1);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_sync_once_per_save_style, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_burst_multifile_and_gitignore, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_followup_and_storm, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failing_generator, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sync_generate_and_timeout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_compose_edit_reloads, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("e2e_supervisor", tests, NULL, NULL);
+}
