@@ -14,6 +14,7 @@
 #include "compose/compose.h"
 #include "engine/engine.h"
 #include "stack/stack.h"
+#include "supervisor/devwatch.h"
 #include "supervisor/supervisor.h"
 
 /*
@@ -23,8 +24,12 @@
  */
 struct sup_job {
 	unsigned id;
-	char *schema; /* the schema's name */
+	char *schema; /* the schema's name; for a develop.watch job the service's */
 	bool generate_only;
+	/* a develop.watch job: what to do to the service (owned), with the rules it came
+	 * from (borrowed: the supervisor keeps every rule set until it stops) */
+	struct sup_devwatch_action *action;
+	const struct sup_devwatch *dw;
 	enum sup_job_state state;
 	int64_t queued_ns, started_ns, finished_ns; /* CLOCK_REALTIME; 0 until then */
 	int64_t generate_ns, restart_ns;           /* how long each phase took */
@@ -60,6 +65,11 @@ json_t *sup_job_json(const struct sup_job *j);
  */
 int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_project *p,
 		    const struct compose_prisync_schema *sc);
+/* Run develop.watch job j (j->action) on the calling thread; as sup_job_execute. */
+int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct compose_project *p);
+/* Fold action a (borrowed) into job j's action: flags or'ed, syncs and hooks added. */
+void sup_job_merge_action(struct sup_job *j, const struct sup_devwatch_action *a);
+
 /* Thread-safe: make the running job stop soon; why 1: it timed out, 2: shutdown.  e is
  * the executor's engine (interrupted for good). */
 void sup_job_cancel(struct sup_job *j, struct engine *e, int why);
@@ -94,7 +104,12 @@ struct sup {
 	struct watcher *watcher;
 	struct sup_spec *spec; /* what the watcher watches (its thread reads it) */
 	char *stamp;           /* config files as they were when the watcher restarted */
-	struct sup_devwatch *devwatch;
+	/* models and watch specs replaced by reloads, freed at the end: queued jobs and the
+	 * watcher thread may still point into them */
+	struct compose_project **old_projects;
+	size_t nold_projects;
+	struct sup_spec **old_specs;
+	size_t nold_specs;
 	int64_t started_ns;
 
 	unsigned next_id;

@@ -56,6 +56,11 @@ void sup_job_free(struct sup_job *j)
 	if (j == NULL)
 		return;
 	free(j->schema);
+	if (j->action != NULL) {
+		struct sup_devwatch_plan pl = {.v = j->action, .n = 1};
+
+		sup_devwatch_plan_release(&pl);
+	}
 	compose_strv_release(&j->triggers);
 	px_buf_release(&j->output);
 	free(j->error);
@@ -112,7 +117,7 @@ void sup_log_job(const json_t *job)
 	if (schema == NULL || kind == NULL || state == NULL)
 		return;
 	if (strcmp(state, "succeeded") == 0) {
-		if (strcmp(kind, "generate") == 0 || restart == 0)
+		if (strcmp(kind, "sync") != 0 || restart == 0)
 			px_log_emit(PX_LOG_INFO, schema, "%s #%lld succeeded in %.2f s", kind,
 				    (long long)id, total);
 		else
@@ -164,7 +169,9 @@ json_t *sup_job_json(const struct sup_job *j)
 		json_array_append_new(triggers, json_string(j->triggers.v[i]));
 	json_object_set_new(o, "id", json_integer(j->id));
 	json_object_set_new(o, "schema", json_string(j->schema));
-	json_object_set_new(o, "kind", json_string(j->generate_only ? "generate" : "sync"));
+	json_object_set_new(o, "kind", json_string(j->action != NULL ? "watch"
+						   : j->generate_only  ? "generate"
+								       : "sync"));
 	json_object_set_new(o, "state", json_string(sup_job_state_name(j->state)));
 	json_object_set_new(o, "queued_at", time_json(j->queued_ns));
 	json_object_set_new(o, "started_at", time_json(j->started_ns));
@@ -453,4 +460,75 @@ void sup_job_cancel(struct sup_job *j, struct engine *e, int why)
 	if (j->stack != NULL)
 		stack_interrupt(j->stack);
 	pthread_mutex_unlock(&j->lock);
+}
+
+void sup_job_merge_action(struct sup_job *j, const struct sup_devwatch_action *a)
+{
+	struct sup_devwatch_action *d = j->action;
+
+	if (d == NULL) {
+		d = j->action = xcalloc(1, sizeof(*d));
+		d->service = a->service;
+	}
+	d->rebuild = d->rebuild || a->rebuild;
+	d->restart = d->restart || a->restart;
+	for (size_t i = 0; i < a->nsyncs; i++) {
+		struct sup_devwatch_sync *sy = NULL;
+
+		/* a path synced twice: its latest state counts */
+		for (size_t k = 0; k < d->nsyncs && sy == NULL; k++) {
+			if (strcmp(d->syncs[k].container, a->syncs[i].container) == 0)
+				sy = &d->syncs[k];
+		}
+		if (sy == NULL) {
+			d->syncs = xreallocarray(d->syncs, d->nsyncs + 1, sizeof(*d->syncs));
+			sy = &d->syncs[d->nsyncs++];
+			sy->host = xstrdup(a->syncs[i].host);
+			sy->container = xstrdup(a->syncs[i].container);
+		}
+		sy->exists = a->syncs[i].exists;
+		sy->rule = a->syncs[i].rule;
+	}
+	for (size_t i = 0; i < a->nexecs; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < d->nexecs && !seen; k++)
+			seen = d->execs[k] == a->execs[i];
+		if (!seen) {
+			d->execs = xreallocarray(d->execs, d->nexecs + 1, sizeof(*d->execs));
+			d->execs[d->nexecs++] = a->execs[i];
+		}
+	}
+}
+
+int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct compose_project *p)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct stack *st = NULL;
+	int64_t t0 = mono_ns();
+	int ret = -1;
+
+	j->phase = "watch";
+	if (stack_open(&st, e, p, NULL, &err) < 0)
+		goto out;
+	pthread_mutex_lock(&j->lock);
+	j->stack = st;
+	pthread_mutex_unlock(&j->lock);
+	if (sup_devwatch_apply(j->dw, e, st, j->action, &err) < 0)
+		goto out;
+	ret = 0;
+out:
+	pthread_mutex_lock(&j->lock);
+	j->stack = NULL;
+	pthread_mutex_unlock(&j->lock);
+	stack_free(st);
+	j->restart_ns = mono_ns() - t0;
+	if (ret < 0) {
+		if (atomic_load(&j->cancel) != 0)
+			cancelled(j, p, "develop.watch");
+		else
+			fail(j, "%s", px_error_msg(&err));
+	}
+	px_error_clear(&err);
+	return ret;
 }

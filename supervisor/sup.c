@@ -73,6 +73,7 @@ struct sup_spec {
 	struct compose_strv paths; /* owns the roots' paths */
 	struct compose_strv prisma_dirs; /* schema folders: only *.prisma counts */
 	struct compose_strv any;         /* watch: paths: everything counts */
+	struct sup_devwatch *dw;         /* the services' develop.watch rules, or NULL */
 	char *key;
 };
 
@@ -84,6 +85,7 @@ static void spec_free(struct sup_spec *sp)
 	compose_strv_release(&sp->paths);
 	compose_strv_release(&sp->prisma_dirs);
 	compose_strv_release(&sp->any);
+	sup_devwatch_free(sp->dw);
 	free(sp->key);
 	free(sp);
 }
@@ -136,6 +138,26 @@ static struct sup_spec *spec_new(const struct sup *s, const struct compose_proje
 			free(abs);
 		}
 	}
+	{
+		struct px_error err = PX_ERROR_INIT;
+
+		if (sup_devwatch_new(&sp->dw, p, &err) < 0) {
+			px_error_log("develop.watch: %s — those rules are not followed", px_error_msg(&err));
+			px_error_clear(&err);
+		} else if (sup_devwatch_nrules(sp->dw) == 0) {
+			sup_devwatch_free(sp->dw);
+			sp->dw = NULL;
+		} else {
+			size_t n = 0;
+			const struct watcher_root *r = sup_devwatch_roots(sp->dw, &n);
+
+			for (size_t i = 0; i < n; i++)
+				spec_root(sp, r[i].path, r[i].dir);
+			/* the rules themselves are not in the key: a model with rules always
+			 * gets a fresh watcher */
+			px_buf_addf(&key, "w%p\n", (void *)sp);
+		}
+	}
 	for (size_t i = 0; i < sp->nroots; i++) {
 		sp->roots[i].path = sp->paths.v[i];
 		px_buf_addf(&key, "%c%s\n", sp->roots[i].dir ? 'd' : 'f', sp->paths.v[i]);
@@ -163,7 +185,7 @@ static bool want(void *data, const char *path)
 		if (under(path, sp->any.v[i]))
 			return true;
 	}
-	return false;
+	return sp->dw != NULL && sup_devwatch_wants(sp->dw, path);
 }
 
 static char *relative(const struct sup *s, const char *path)
@@ -209,7 +231,7 @@ static struct sup_job *queue_job(struct sup *s, const char *schema, bool generat
 
 	for (size_t i = 0; i < s->nqueue; i++) {
 		j = s->queue[i];
-		if (strcmp(j->schema, schema) == 0) {
+		if (j->action == NULL && strcmp(j->schema, schema) == 0) {
 			j->generate_only = j->generate_only && generate_only;
 			return j;
 		}
@@ -219,6 +241,35 @@ static struct sup_job *queue_job(struct sup *s, const char *schema, bool generat
 	s->queue[s->nqueue++] = j;
 	job_event(s, j);
 	return j;
+}
+
+/* A develop.watch action for a service: folded into the service's queued job, if any. */
+static void queue_watch(struct sup *s, const struct sup_devwatch_action *a)
+{
+	struct sup_job *j = NULL;
+
+	if (!a->rebuild && !a->restart && a->nsyncs == 0 && a->nexecs == 0)
+		return;
+	for (size_t i = 0; i < s->nqueue && j == NULL; i++) {
+		if (s->queue[i]->action != NULL && strcmp(s->queue[i]->schema, a->service) == 0)
+			j = s->queue[i];
+	}
+	if (j == NULL) {
+		j = sup_job_new(++s->next_id, a->service, false);
+		j->dw = s->spec->dw;
+		s->queue = xreallocarray(s->queue, s->nqueue + 1, sizeof(*s->queue));
+		s->queue[s->nqueue++] = j;
+	}
+	sup_job_merge_action(j, a);
+	for (size_t i = 0; i < a->nsyncs; i++) {
+		char *rel = relative(s, a->syncs[i].host);
+
+		sup_job_add_trigger(j, rel);
+		free(rel);
+	}
+	if (j->triggers.n == 0)
+		sup_job_add_trigger(j, "develop.watch");
+	job_event(s, j);
 }
 
 static void remember(struct sup *s, struct sup_job *j)
@@ -284,7 +335,10 @@ static void *job_main(void *arg)
 	struct job_run *r = arg;
 	struct sup *s = r->s;
 
-	r->j->state = sup_job_execute(r->j, s->job_engine, r->p, r->sc) == 0
+	int rc = r->j->action != NULL ? sup_job_execute_watch(r->j, s->job_engine, r->p)
+				      : sup_job_execute(r->j, s->job_engine, r->p, r->sc);
+
+	r->j->state = rc == 0
 			  ? SUP_JOB_SUCCEEDED
 			  : SUP_JOB_FAILED;
 	free(r);
@@ -311,7 +365,7 @@ static bool start_job(struct sup *s, struct sup_job *j)
 	r->j = j;
 	r->p = s->project;
 	r->sc = sup_schema_find(s->project, j->schema);
-	if (r->sc == NULL) {
+	if (r->sc == NULL && j->action == NULL) {
 		xasprintf(&j->error, "schema '%s' is no longer configured", j->schema);
 		goto fail;
 	}
@@ -344,7 +398,8 @@ static void kick(struct sup *s)
 		j->started_ns = sup_now_ns();
 		j->state = SUP_JOB_RUNNING;
 		px_log_emit(PX_LOG_INFO, j->schema, "%s #%u started (%s%s)",
-			    j->generate_only ? "generate" : "sync", j->id,
+			    j->action != NULL ? "watch" : j->generate_only ? "generate" : "sync",
+			    j->id,
 			    j->triggers.n > 0 ? j->triggers.v[0] : "requested",
 			    j->triggers.n > 1 ? ", ..." : "");
 		job_event(s, j);
@@ -434,6 +489,18 @@ static void on_batch(void *data, const struct watcher_batch *b)
 		sup_control_broadcast(s, ev);
 		json_decref(ev);
 	}
+	if (s->spec != NULL && s->spec->dw != NULL) {
+		struct sup_devwatch_plan pl = {0};
+		struct px_error err = PX_ERROR_INIT;
+
+		if (sup_devwatch_plan(s->spec->dw, b, &pl, &err) < 0) {
+			px_error_log("develop.watch: %s", px_error_msg(&err));
+			px_error_clear(&err);
+		}
+		for (size_t i = 0; i < pl.n; i++)
+			queue_watch(s, &pl.v[i]);
+		sup_devwatch_plan_release(&pl);
+	}
 	if (reload)
 		sup_reload(s);
 	kick(s);
@@ -452,7 +519,11 @@ static int start_watcher(struct sup *s, struct px_error *err)
 	    .data = s,
 	};
 
-	spec_free(s->spec);
+	if (s->spec != NULL) {
+		/* queued develop.watch jobs may point at its rules */
+		s->old_specs = xreallocarray(s->old_specs, s->nold_specs + 1, sizeof(*s->old_specs));
+		s->old_specs[s->nold_specs++] = s->spec;
+	}
 	s->spec = spec_new(s, p);
 	o.roots = s->spec->roots;
 	o.nroots = s->spec->nroots;
@@ -519,7 +590,11 @@ void sup_reload(struct sup *s)
 		}
 		spec_free(sp);
 	}
-	compose_project_free(s->owned);
+	if (s->owned != NULL) {
+		s->old_projects = xreallocarray(s->old_projects, s->nold_projects + 1,
+						sizeof(*s->old_projects));
+		s->old_projects[s->nold_projects++] = s->owned;
+	}
 	s->owned = np;
 	s->project = np;
 	np = NULL;
@@ -669,6 +744,9 @@ void sup_stop(struct sup *s)
 	free(s->queue);
 	watcher_stop(s->watcher);
 	spec_free(s->spec);
+	for (size_t i = 0; i < s->nold_specs; i++)
+		spec_free(s->old_specs[i]);
+	free(s->old_specs);
 	free(s->stamp);
 	sup_control_close(s);
 	px_loop_timer_del(s->timeout);
@@ -676,6 +754,9 @@ void sup_stop(struct sup *s)
 		sup_job_free(s->history[i]);
 	free(s->initial);
 	compose_project_free(s->owned);
+	for (size_t i = 0; i < s->nold_projects; i++)
+		compose_project_free(s->old_projects[i]);
+	free(s->old_projects);
 	compose_options_release(&s->copts);
 	if (s->can_reload)
 		compose_project_ref_release(&s->ref);

@@ -793,6 +793,138 @@ static void test_compose_edit_reloads(void **state)
 	}
 }
 
+/* The text of path in the web container, or NULL when it is not there; *up (may be
+ * NULL: fail instead) is false when the container does not run (being restarted). */
+static char *web_file_up(const struct t *t, const char *path, bool *up)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct px_buf out = PX_BUF_INIT;
+	char name[96];
+	int code = -1;
+
+	snprintf(name, sizeof(name), "%s-web-1", t->project);
+	if (up != NULL)
+		*up = true;
+	if (engine_exec(harness_engine(), name, (const char *[]){"cat", path, NULL}, NULL, NULL,
+			NULL, &out, NULL, &code, &err) < 0) {
+		if (up == NULL)
+			fail_msg("exec: %s", px_error_msg(&err));
+		*up = false;
+		px_error_clear(&err);
+		code = 1;
+	}
+	if (code != 0) {
+		px_buf_release(&out);
+		return NULL;
+	}
+	return px_buf_detach(&out, NULL);
+}
+
+static char *web_file(const struct t *t, const char *path)
+{
+	return web_file_up(t, path, NULL);
+}
+
+struct web_wait {
+	const struct t *t;
+	const char *path;
+	const char *text; /* NULL: wait until the file is gone */
+};
+
+static bool web_has(void *data)
+{
+	const struct web_wait *w = data;
+	bool up;
+	char *now = web_file_up(w->t, w->path, &up);
+	bool yes = up && (w->text == NULL ? now == NULL : now != NULL && strcmp(now, w->text) == 0);
+
+	free(now);
+	return yes;
+}
+
+static void expect_web(const struct t *t, const char *path, const char *text)
+{
+	struct web_wait w = {t, path, text};
+
+	if (!harness_poll(web_has, &w, SYNC_TIMEOUT_MS))
+		fail_msg("web:%s is not %s%s%s; supervisor log:\n%s", path, text ? "'" : "",
+			 text ? text : "gone", text ? "'" : "", supervisor_log(t));
+}
+
+/* develop.watch as docker compose means it: sync (ignore patterns honoured, deletes
+ * too), sync+restart, sync+exec, restart; a project with no schema at all. */
+static void test_develop_watch(void **state)
+{
+	struct t *t = *state;
+	int web0;
+	char *none;
+
+	write_file(t, "compose.yaml",
+		   "services:\n"
+		   "  web:\n"
+		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+		   "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.1; "
+		   "done\"]\n"
+		   "    develop:\n"
+		   "      watch:\n"
+		   "        - {action: sync, path: ./src, target: /srv/src, ignore: [\"*.tmp\"]}\n"
+		   "        - {action: sync+restart, path: ./conf, target: /srv/conf}\n"
+		   "        - action: sync+exec\n"
+		   "          path: ./hooks\n"
+		   "          target: /srv/hooks\n"
+		   "          exec:\n"
+		   "            command: [\"sh\", \"-c\", \"cat /srv/hooks/* > /srv/hooked\"]\n"
+		   "        - {action: restart, path: ./restart-me}\n"
+		   "networks:\n"
+		   "  default:\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n");
+	write_file(t, "src/keep.txt", "keep\n");
+	write_file(t, "conf/app.conf", "v=1\n");
+	write_file(t, "hooks/h1", "hook one\n");
+	write_file(t, "restart-me", "then\n");
+	up_detached(t);
+	web0 = starts(t, "web");
+
+	write_in_place(t, "src/a.txt", "alpha\n");
+	expect_web(t, "/srv/src/a.txt", "alpha\n");
+	write_file(t, "src/sub/b.txt", "beta\n");
+	expect_web(t, "/srv/src/sub/b.txt", "beta\n");
+	/* ignored by the rule: never copied */
+	write_in_place(t, "src/scratch.tmp", "nope\n");
+	write_in_place(t, "src/c.txt", "gamma\n");
+	expect_web(t, "/srv/src/c.txt", "gamma\n");
+	none = web_file(t, "/srv/src/scratch.tmp");
+	assert_null(none);
+	/* a deletion reaches the container */
+	{
+		char *a = path_in(t, "src/a.txt");
+
+		unlink(a);
+		free(a);
+	}
+	expect_web(t, "/srv/src/a.txt", NULL);
+	assert_int_equal(starts(t, "web"), web0); /* sync alone restarts nothing */
+
+	write_in_place(t, "conf/app.conf", "v=2\n");
+	expect_web(t, "/srv/conf/app.conf", "v=2\n");
+	settle(t, 0);
+	assert_int_equal(starts(t, "web"), web0 + 1);
+
+	/* h1 was there before up: like compose (without initial_sync), only changes sync */
+	write_in_place(t, "hooks/h2", "hook two\n");
+	expect_web(t, "/srv/hooked", "hook two\n");
+
+	write_in_place(t, "restart-me", "now\n");
+	settle(t, 0);
+	{
+		int n = starts(t, "web");
+
+		if (n != web0 + 2)
+			fail_msg("web started %d times since up, expected 2", n - web0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -802,7 +934,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failing_generator, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_generate_and_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compose_edit_reloads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_develop_watch, setup, teardown),
 	};
 
+	/* PRISYNC_TEST_FILTER=test_develop_watch runs one test (while working on it) */
+	if (getenv("PRISYNC_TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("PRISYNC_TEST_FILTER"));
 	return cmocka_run_group_tests_name("e2e_supervisor", tests, NULL, NULL);
 }

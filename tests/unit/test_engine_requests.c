@@ -729,6 +729,84 @@ static void test_small_calls(void **state)
 	engine_free(e);
 }
 
+/*
+ * copying into a container
+ */
+
+/* The tar goes as the raw body; errors name the container and the path. */
+static void test_put_archive(void **state)
+{
+	static const struct {
+		int status;
+		const char *body, *id, *path, *want;
+	} errors[] = {
+	    {404, "{\"message\":\"No such container: gone\"}", "gone", "/",
+	     "cannot copy files to '/' in container 'gone': engine: No such container: gone"},
+	    {404, "{\"message\":\"Could not find the file /nope in container c1\"}", "c1", "/nope",
+	     "cannot copy files to '/nope' in container 'c1': engine: Could not find the file "
+	     "/nope in container c1"},
+	    {400, "{\"message\":\"extraction point is not a directory\"}", "c1", "/etc/hosts",
+	     "cannot copy files to '/etc/hosts' in container 'c1': engine: extraction point is "
+	     "not a directory"},
+	    {403, "{\"message\":\"container rootfs is marked read-only\"}", "c1", "/",
+	     "cannot copy files to '/' in container 'c1': engine: container rootfs is marked "
+	     "read-only"},
+	};
+	struct fake f;
+	struct engine *e;
+	struct px_error err = PX_ERROR_INIT;
+	unsigned char tar[1536];
+	const char *body;
+	size_t len, i;
+
+	(void)state;
+	/* binary, zeros included: it must arrive byte for byte */
+	for (i = 0; i < sizeof(tar); i++)
+		tar[i] = (unsigned char)(i * 7 % 251);
+	memset(tar + 100, 0, 50);
+	fake_init(&f);
+	fake_ping(&f);
+	fake_answer(&f, 200, "");
+	fake_answer(&f, 200, "");
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++)
+		fake_answer(&f, errors[i].status, errors[i].body);
+	e = fake_start(&f);
+
+	assert_int_equal(engine_container_put_archive(e, "c1", "/", tar, sizeof(tar), true, &err),
+			 0);
+	assert_int_equal(
+	    engine_container_put_archive(e, "/web-1", "/app/src dir", tar, 10, false, &err), 0);
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		assert_int_equal(engine_container_put_archive(e, errors[i].id, errors[i].path, tar,
+							      sizeof(tar), true, &err),
+				 -1);
+		assert_string_equal(px_error_msg(&err), errors[i].want);
+		px_error_clear(&err);
+	}
+	/* refused before any request */
+	assert_int_equal(engine_container_put_archive(e, "", "/", tar, 1, true, &err), -1);
+	assert_non_null(strstr(px_error_msg(&err), "container id must not be empty"));
+	px_error_clear(&err);
+	assert_int_equal(engine_container_put_archive(e, "c1", "", tar, 1, true, &err), -1);
+	assert_non_null(strstr(px_error_msg(&err), "destination path must not be empty"));
+	px_error_clear(&err);
+
+	fake_stop(&f);
+	assert_int_equal(f.got, 3 + sizeof(errors) / sizeof(errors[0]));
+	assert_request_line(&f, 1, "PUT /v1.41/containers/c1/archive?path=%2F&copyUIDGID=1");
+	assert_non_null(strcasestr(f.requests[1].data, "\r\nContent-Type: application/x-tar\r\n"));
+	body = request_body(&f, 1, &len);
+	assert_int_equal(len, sizeof(tar));
+	assert_memory_equal(body, tar, sizeof(tar));
+	/* a listed name's slash dropped, the path escaped, no copyUIDGID */
+	assert_request_line(&f, 2, "PUT /v1.41/containers/web-1/archive?path=%2Fapp%2Fsrc%20dir");
+	body = request_body(&f, 2, &len);
+	assert_int_equal(len, 10);
+	assert_request_line(&f, 4, "PUT /v1.41/containers/c1/archive?path=%2Fnope&copyUIDGID=1");
+	fake_release(&f);
+	engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +817,7 @@ int main(void)
 	    cmocka_unit_test(test_logs_stream),
 	    cmocka_unit_test(test_events),
 	    cmocka_unit_test(test_small_calls),
+	    cmocka_unit_test(test_put_archive),
 	};
 
 	return cmocka_run_group_tests_name("engine_requests", tests, NULL, NULL);
