@@ -204,7 +204,7 @@ int cmd_supervise_detached(struct cmd_stack *cs, struct cmd_ctx *ctx, struct px_
 	add_arg(&argv, &n, "--project-directory");
 	add_arg(&argv, &n, cs->ref.directory);
 	add_arg(&argv, &n, "-p");
-	add_arg(&argv, &n, cs->ref.name);
+	add_arg(&argv, &n, cs->project->name); /* top-level name: included */
 	for (size_t i = 0; i < cs->ref.nfiles; i++) {
 		if (strcmp(cs->ref.files[i], "-") == 0) {
 			px_error_set(err, EINVAL, "a detached supervisor cannot read the compose file "
