@@ -69,7 +69,7 @@ int sup_run_direct(struct engine *e, const struct compose_project *p, const char
 
 		for (size_t i = 0; i < p->prisync.nschemas; i++)
 			px_buf_addf(&names, "%s%s", i ? ", " : "", p->prisync.schemas[i].name);
-		px_error_set(err, ENOENT, "no schema named '%s' — schemas: %s", schema,
+		px_error_set(err, 0, "no schema named '%s' — schemas: %s", schema,
 			     names.len > 0 ? px_buf_cstr(&names) : "none");
 		px_buf_release(&names);
 		return -1;

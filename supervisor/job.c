@@ -263,7 +263,9 @@ static int generate_host(struct sup_job *j, const struct compose_project *p,
 				break;
 			usleep(10000);
 		}
-		px_proc_kill(proc, SIGKILL); /* ESRCH once reaped: nothing to do */
+		/* the whole group, even once its leader is reaped: what it started in the
+		 * background keeps the group (and so its id) alive */
+		kill(-px_proc_pid(proc), SIGKILL);
 		px_error_set(err, ECANCELED, "cancelled");
 		goto out;
 	}
@@ -364,8 +366,8 @@ static int fail(struct sup_job *j, const char *fmt, ...)
 static int cancelled(struct sup_job *j, const struct compose_project *p, const char *what)
 {
 	if (atomic_load(&j->cancel) == 1)
-		return fail(j, "%s timed out after %lld s (x-prisync generate-timeout) and was killed",
-			    what, (long long)(p->prisync.generate_timeout_ns / 1000000000));
+		return fail(j, "%s timed out after %g s (x-prisync generate-timeout) and was killed",
+			    what, (double)p->prisync.generate_timeout_ns / 1e9);
 	return fail(j, "%s cancelled: the supervisor is stopping", what);
 }
 
