@@ -127,9 +127,15 @@ static int watch_run(struct cmd_ctx *ctx, int argc, char **argv)
 		case OPT_NO_INITIAL:
 			initial = false;
 			break;
-		case OPT_READY_FD:
-			ready_fd = atoi(optarg);
+		case OPT_READY_FD: {
+			char *end = NULL;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || v < 0 || v > 1024)
+				return cmd_usage_error(&cmd_watch, "invalid --ready-fd '%s'", optarg);
+			ready_fd = (int)v;
 			break;
+		}
 		case 'h':
 			fputs(cmd_watch.usage, stdout);
 			return CMD_OK;

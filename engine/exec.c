@@ -220,8 +220,10 @@ static size_t add_children(pid_t **set, size_t n, size_t *cap)
 		close_paren = fgets(buf, sizeof(buf), f) != NULL ? strrchr(buf, ')') : NULL;
 		fclose(f);
 		/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
-		if (close_paren == NULL || sscanf(close_paren + 1, " %*c %ld", &ppid) != 1)
+		if (close_paren == NULL || close_paren[1] != ' ' || close_paren[2] == '\0' ||
+		    close_paren[3] != ' ')
 			continue;
+		ppid = strtol(close_paren + 4, NULL, 10);
 		for (size_t i = 0; i < n && !known; i++)
 			known = (*set)[i] == (pid_t)pid;
 		for (size_t i = 0; i < n && !known; i++) {

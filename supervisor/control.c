@@ -15,7 +15,7 @@
 #include "watcher/watcher.h"
 
 /* A request line longer than this is not one of ours: the client is dropped. */
-#define MAX_LINE (64 * 1024)
+#define MAX_LINE ((size_t)64 * 1024)
 
 static void client_drop(struct sup *s, struct sup_client *c)
 {

@@ -497,7 +497,7 @@ void sup_job_merge_action(struct sup_job *j, const struct sup_devwatch_action *a
 		for (size_t k = 0; k < d->nexecs && !seen; k++)
 			seen = d->execs[k] == a->execs[i];
 		if (!seen) {
-			d->execs = xreallocarray(d->execs, d->nexecs + 1, sizeof(*d->execs));
+			d->execs = xreallocarray(d->execs, d->nexecs + 1, sizeof(const struct compose_watch *));
 			d->execs[d->nexecs++] = a->execs[i];
 		}
 	}

@@ -237,7 +237,7 @@ static struct sup_job *queue_job(struct sup *s, const char *schema, bool generat
 		}
 	}
 	j = sup_job_new(++s->next_id, schema, generate_only);
-	s->queue = xreallocarray(s->queue, s->nqueue + 1, sizeof(*s->queue));
+	s->queue = xreallocarray(s->queue, s->nqueue + 1, sizeof(struct sup_job *));
 	s->queue[s->nqueue++] = j;
 	job_event(s, j);
 	return j;
@@ -257,7 +257,7 @@ static void queue_watch(struct sup *s, const struct sup_devwatch_action *a)
 	if (j == NULL) {
 		j = sup_job_new(++s->next_id, a->service, false);
 		j->dw = s->spec->dw;
-		s->queue = xreallocarray(s->queue, s->nqueue + 1, sizeof(*s->queue));
+		s->queue = xreallocarray(s->queue, s->nqueue + 1, sizeof(struct sup_job *));
 		s->queue[s->nqueue++] = j;
 	}
 	sup_job_merge_action(j, a);
@@ -394,7 +394,7 @@ static void kick(struct sup *s)
 	while (s->running == NULL && s->nqueue > 0 && !s->rewatch && !s->stopping) {
 		struct sup_job *j = s->queue[0];
 
-		memmove(s->queue, s->queue + 1, --s->nqueue * sizeof(*s->queue));
+		memmove(s->queue, s->queue + 1, --s->nqueue * sizeof(struct sup_job *));
 		j->started_ns = sup_now_ns();
 		j->state = SUP_JOB_RUNNING;
 		px_log_emit(PX_LOG_INFO, j->schema, "%s #%u started (%s%s)",
@@ -521,7 +521,7 @@ static int start_watcher(struct sup *s, struct px_error *err)
 
 	if (s->spec != NULL) {
 		/* queued develop.watch jobs may point at its rules */
-		s->old_specs = xreallocarray(s->old_specs, s->nold_specs + 1, sizeof(*s->old_specs));
+		s->old_specs = xreallocarray(s->old_specs, s->nold_specs + 1, sizeof(struct sup_spec *));
 		s->old_specs[s->nold_specs++] = s->spec;
 	}
 	s->spec = spec_new(s, p);
@@ -592,7 +592,7 @@ void sup_reload(struct sup *s)
 	}
 	if (s->owned != NULL) {
 		s->old_projects = xreallocarray(s->old_projects, s->nold_projects + 1,
-						sizeof(*s->old_projects));
+						sizeof(struct compose_project *));
 		s->old_projects[s->nold_projects++] = s->owned;
 	}
 	s->owned = np;
