@@ -759,6 +759,24 @@ static bool log_says(void *data)
 	return yes;
 }
 
+struct log_count {
+	const struct t *t;
+	const char *text;
+	size_t above;
+};
+
+static bool log_count_above(void *data)
+{
+	const struct log_count *w = data;
+	char *log = supervisor_log(w->t);
+	size_t n = 0;
+
+	for (const char *q = log; (q = strstr(q, w->text)) != NULL; q++)
+		n++;
+	free(log);
+	return n > w->above;
+}
+
 /* An edit of the compose file reloads it and converges: the app gets its new variable. */
 static void test_compose_edit_reloads(void **state)
 {
@@ -784,6 +802,31 @@ static void test_compose_edit_reloads(void **state)
 	assert_non_null(strstr(log, "compose.yaml:"));
 	free(log);
 	assert_true(app_has_env(t));
+	/* SIGHUP reloads too (the good file back first) */
+	write_project(t, schema_file, NULL, "    environment: {RELOADED: \"yes\"}\n");
+	if (!harness_poll(log_count_above, &(struct log_count){t, "configuration reloaded", 1},
+			  SYNC_TIMEOUT_MS))
+		fail_msg("the fixed file did not reload: %s", supervisor_log(t));
+	{
+		char *pidfile = NULL;
+		struct px_buf pid = PX_BUF_INIT;
+		struct px_error perr = PX_ERROR_INIT;
+		char *before = supervisor_log(t);
+		size_t reloads = 0;
+
+		for (const char *q = before; (q = strstr(q, "configuration reloaded")) != NULL; q++)
+			reloads++;
+		xasprintf(&pidfile, "%s/prisync/%s/supervisor.pid", t->dir.runtime, t->project);
+		assert_int_equal(px_path_read_file(pidfile, &pid, &perr), 0);
+		assert_int_equal(kill((pid_t)strtol(px_buf_cstr(&pid), NULL, 10), SIGHUP), 0);
+		if (!harness_poll(log_count_above, &(struct log_count){t, "configuration reloaded",
+									 reloads},
+				  SYNC_TIMEOUT_MS))
+			fail_msg("SIGHUP did not reload: %s", supervisor_log(t));
+		px_buf_release(&pid);
+		free(pidfile);
+		free(before);
+	}
 	/* and the schema is still watched */
 	{
 		int g = generates(t);

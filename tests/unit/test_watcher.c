@@ -3,6 +3,9 @@
  * created and renamed under a root, .gitignore'd trees that hold no watch, and the
  * coalescing: a burst is one batch, a steady stream is cut by the cap, the state at the
  * flush wins. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -369,6 +373,158 @@ static void test_gitignored_tree_holds_no_watch(void **state)
 	free(src);
 }
 
+/* The watcher thread held up (its filter blocks) while far more events than the kernel
+ * queues arrive: the overflow is not silent, a batch says "resync everything". */
+static int gate[2] = {-1, -1};
+
+static bool gated(void *data, const char *path)
+{
+	char c;
+
+	(void)data;
+	(void)path;
+	if (gate[0] >= 0 && read(gate[0], &c, 1) < 0) {
+		/* the test closed the gate: let everything through */
+	}
+	return true;
+}
+
+static long sysctl_long(const char *path, long fallback)
+{
+	FILE *f = fopen(path, "r");
+	long v = fallback;
+
+	if (f != NULL) {
+		if (fscanf(f, "%ld", &v) != 1) // NOLINT(cert-err34-c): a /proc number
+			v = fallback;
+		fclose(f);
+	}
+	return v;
+}
+
+static void test_queue_overflow_is_a_full_resync(void **state)
+{
+	struct t *t = *state;
+	long max = sysctl_long("/proc/sys/fs/inotify/max_queued_events", 16384);
+	char rel[64];
+	bool overflow = false;
+	long end;
+
+	mkd(t, "tree");
+	assert_int_equal(pipe(gate), 0);
+	start(t, (const char *[]){"tree/", NULL}, 20, 2000, gated);
+	put(t, "tree/first.txt", "x"); /* the thread blocks on this one's filter */
+	run_for(t, 100);
+	/* each file is a create and a close-write: twice the queue and then some */
+	for (long i = 0; i < max / 2 + 2000; i++) {
+		snprintf(rel, sizeof(rel), "tree/f%ld", i);
+		put(t, rel, "");
+	}
+	close(gate[1]); /* open the gate for good: reads now end at EOF */
+	end = now_ms() + 20000;
+	while (!overflow && now_ms() < end) {
+		px_loop_run_once(t->loop, 100);
+		for (size_t i = 0; i < t->nbatches && !overflow; i++)
+			overflow = strncmp(batch(t, i), "!\n", 2) == 0;
+	}
+	close(gate[0]);
+	gate[0] = gate[1] = -1;
+	assert_true(overflow);
+}
+
+static bool write_proc(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* In a child, in a user namespace of its own whose inotify watch limit is 3: the watcher
+ * says which sysctl to raise and keeps watching what fits.  Exit 0 when a change in a
+ * watched directory still arrived; 77 when user namespaces are not available. */
+static int enospc_child(struct t *t, const char *log)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct px_loop *loop;
+	struct watcher *w = NULL;
+	char *tree = at(t, "tree"), *file = at(t, "tree/root.txt");
+	struct watcher_root r = {.path = tree, .dir = true};
+	int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	long end;
+	FILE *f;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return 77;
+	if (!write_proc("/proc/self/setgroups", "deny") ||
+	    !write_proc("/proc/self/uid_map", "0 0 1") || !write_proc("/proc/self/gid_map", "0 0 1") ||
+	    !write_proc("/proc/sys/user/max_inotify_watches", "3"))
+		return 77;
+	if (fd < 0 || dup2(fd, 2) < 0)
+		return 3;
+	loop = px_loop_new(&err);
+	if (loop == NULL ||
+	    watcher_start(&w, loop,
+			  &(struct watcher_opts){.roots = &r, .nroots = 1, .debounce_ms = 20,
+						 .debounce_max_ms = 1000, .on_batch = on_batch,
+						 .data = t},
+			  &err) < 0)
+		return 4;
+	if (watcher_nwatches(w) == 0 || watcher_nwatches(w) > 3 || !watcher_is_watching(w, tree))
+		return 5;
+	f = fopen(file, "w");
+	if (f == NULL)
+		return 6;
+	fputs("x", f);
+	fclose(f);
+	end = now_ms() + 5000;
+	while (t->nbatches == 0 && now_ms() < end)
+		px_loop_run_once(loop, 100);
+	if (t->nbatches == 0 || strcmp(batch(t, 0), "+tree/root.txt\n") != 0)
+		return 7;
+	watcher_stop(w);
+	px_loop_free(loop);
+	return 0;
+}
+
+static void test_out_of_watches_is_said_and_survived(void **state)
+{
+	struct t *t = *state;
+	char rel[64], *log = at(t, "child.log");
+	struct px_error err = PX_ERROR_INIT;
+	struct px_buf text = PX_BUF_INIT;
+	int status = 0;
+	pid_t pid;
+
+	mkd(t, "tree");
+	for (int i = 0; i < 10; i++) {
+		snprintf(rel, sizeof(rel), "tree/d%d", i);
+		mkd(t, rel);
+	}
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(enospc_child(t, log));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		free(log);
+		/* no user namespaces here: the limit cannot be lowered privately */
+		if (getenv("CI") != NULL && strcmp(getenv("CI"), "true") == 0)
+			fail_msg("CI=true: user namespaces are needed to test running out of watches");
+		skip();
+	}
+	assert_int_equal(px_path_read_file(log, &text, &err), 0);
+	if (WEXITSTATUS(status) != 0)
+		fail_msg("child exit %d: %s", WEXITSTATUS(status), px_buf_cstr(&text));
+	assert_non_null(strstr(px_buf_cstr(&text), "sysctl fs.inotify.max_user_watches="));
+	assert_non_null(strstr(px_buf_cstr(&text), "watching what fits"));
+	px_buf_release(&text);
+	free(log);
+}
+
 /* 200 files rewritten at once (a branch switch): one batch with all of them. */
 static void test_burst_is_one_batch(void **state)
 {
@@ -455,6 +611,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_directory_root_follows_new_and_renamed_dirs,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gitignored_tree_holds_no_watch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_overflow_is_a_full_resync, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_out_of_watches_is_said_and_survived, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_burst_is_one_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_steady_stream_is_capped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_at_flush_wins, setup, teardown),
