@@ -82,6 +82,14 @@ static int teardown(void **state)
 	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
 			"1", NULL);
 	left = harness_cleanup();
+	{
+		struct px_error ierr = PX_ERROR_INIT;
+		char image[96];
+
+		snprintf(image, sizeof(image), "%s-built", t->project);
+		engine_image_remove(harness_engine(), image, true, &ierr);
+		px_error_clear(&ierr);
+	}
 	/* the supervisors ran under the sanitizers too: their reports land in their logs */
 	for (int i = 0; i < 2; i++) {
 		char *log = read_text(t, i == 0 ? ".prisync/supervisor.log" : "watch.log");
@@ -423,6 +431,29 @@ static void test_sync_once_per_save_style(void **state)
 	}
 	xasprintf(&pidfile, "%s/prisync/%s/supervisor.pid", t->dir.runtime, t->project);
 	assert_true(px_path_exists(pidfile));
+	{
+		char *sock = NULL, *pid_before, *pid_after;
+		struct stat st;
+		struct px_buf pb = PX_BUF_INIT;
+		struct px_error perr = PX_ERROR_INIT;
+
+		xasprintf(&sock, "%s/prisync/%s/supervisor.sock", t->dir.runtime, t->project);
+		assert_int_equal(stat(sock, &st), 0);
+		assert_true(S_ISSOCK(st.st_mode));
+		assert_int_equal(st.st_mode & 0777, 0600);
+		assert_int_equal(px_path_read_file(pidfile, &pb, &perr), 0);
+		pid_before = px_buf_detach(&pb, NULL);
+		/* a second up -d: the running supervisor syncs, no second one starts */
+		up_detached(t);
+		assert_non_null(strstr(px_buf_cstr(&t->err), "sync #2 succeeded"));
+		assert_int_equal(generates(t), 2);
+		assert_int_equal(px_path_read_file(pidfile, &pb, &perr), 0);
+		pid_after = px_buf_detach(&pb, NULL);
+		assert_string_equal(pid_before, pid_after);
+		free(pid_before);
+		free(pid_after);
+		free(sock);
+	}
 
 	expect_one_sync(t, "in-place write", edit_in_place, "model A { id Int @id\n  a Int }\n");
 	expect_one_sync(t, "rename over", edit_rename, "model A { id Int @id\n  b Int }\n");
@@ -445,7 +476,8 @@ static void test_sync_once_per_save_style(void **state)
 }
 
 /* A foreground `prisync watch` on an already running stack, its output in watch.log. */
-static void start_watch(struct t *t)
+/* `prisync -p <project> <command>` in the background, its output in watch.log. */
+static void start_bg(struct t *t, const char *command)
 {
 	extern char **environ;
 	char *script = NULL, *xdg = NULL;
@@ -453,8 +485,8 @@ static void start_watch(struct t *t)
 	size_t n = 0;
 	struct px_error err = PX_ERROR_INIT;
 
-	xasprintf(&script, "exec '%s' -p '%s' watch > watch.log 2>&1", harness_env("PRISYNC_BIN"),
-		  t->project);
+	xasprintf(&script, "exec '%s' -p '%s' %s > watch.log 2>&1", harness_env("PRISYNC_BIN"),
+		  t->project, command);
 	xasprintf(&xdg, "XDG_RUNTIME_DIR=%s", t->dir.runtime);
 	for (char **e = environ; *e != NULL; e++) {
 		envp = xreallocarray(envp, n + 1, sizeof(*envp));
@@ -474,6 +506,11 @@ static void start_watch(struct t *t)
 	free(envp);
 	free(script);
 	free(xdg);
+}
+
+static void start_watch(struct t *t)
+{
+	start_bg(t, "watch");
 }
 
 static bool supervisor_up(void *data)
@@ -529,6 +566,14 @@ static void test_burst_multifile_and_gitignore(void **state)
 		free(cmd);
 	}
 	up_then_watch(t, 1);
+	/* the schema folder and the project folder (compose.yaml, .env): the ignored
+	 * scratch/ holds no watch */
+	{
+		json_t *st = status(t);
+
+		assert_int_equal(json_integer_value(json_object_get(st, "watches")), 2);
+		json_decref(st);
+	}
 	g = generates(t);
 	a = starts(t, "app");
 	for (int i = 0; i < 200; i++) {
@@ -836,6 +881,71 @@ static void test_compose_edit_reloads(void **state)
 	}
 }
 
+static bool process_ended(void *data)
+{
+	struct t *t = data;
+
+	return px_proc_try_wait(t->watch, NULL) != 0;
+}
+
+static const char *state_of(const struct t *t, const char *service, char *buf, size_t len)
+{
+	struct px_error err = PX_ERROR_INIT;
+	char name[96];
+	json_t *info = NULL;
+
+	snprintf(name, sizeof(name), "%s-%s-1", t->project, service);
+	if (engine_container_inspect(harness_engine(), name, &info, &err) != 0)
+		fail_msg("inspect %s: %s", name, px_error_msg(&err));
+	snprintf(buf, len, "%s",
+		 json_string_value(json_object_get(json_object_get(info, "State"), "Status")));
+	json_decref(info);
+	return buf;
+}
+
+/* A foreground `up`: the stack, the initial sync, the supervisor next to the logs; an edit
+ * syncs; Ctrl-C stops the stack (foreground) and the supervisor's files go. */
+static void test_foreground_up(void **state)
+{
+	struct t *t = *state;
+	char *pidfile = NULL, *sock = NULL, buf[32], *log;
+	int g;
+
+	write_project(t, schema_file, NULL, NULL);
+	write_file(t, schema_file, "model A { id Int @id }\n");
+	start_bg(t, "up");
+	if (!harness_poll(supervisor_up, t, SYNC_TIMEOUT_MS))
+		fail_msg("no supervisor: %s", read_text(t, "watch.log"));
+	settle(t, 1);
+	g = generates(t);
+	write_in_place(t, schema_file, "model A { id Int @id\n  fg Int }\n");
+	settle(t, g + 1);
+	{
+		char *now = loaded(t);
+
+		assert_string_equal(now, "model A { id Int @id\n  fg Int }\n");
+		free(now);
+	}
+	xasprintf(&pidfile, "%s/prisync/%s/supervisor.pid", t->dir.runtime, t->project);
+	xasprintf(&sock, "%s/prisync/%s/supervisor.sock", t->dir.runtime, t->project);
+	assert_true(px_path_exists(pidfile));
+	px_proc_kill(t->watch, SIGINT);
+	if (!harness_poll(process_ended, t, SYNC_TIMEOUT_MS))
+		fail_msg("up did not end on SIGINT: %s", read_text(t, "watch.log"));
+	px_proc_free(t->watch);
+	t->watch = NULL;
+	assert_false(px_path_exists(pidfile));
+	assert_false(px_path_exists(sock));
+	assert_string_equal(state_of(t, "app", buf, sizeof(buf)), "exited");
+	assert_string_equal(state_of(t, "other", buf, sizeof(buf)), "exited");
+	log = read_text(t, "watch.log");
+	assert_non_null(strstr(log, "app-1"));        /* the logs were followed */
+	assert_non_null(strstr(log, "sync #2 succeeded")); /* and the edit synced */
+	free(log);
+	free(pidfile);
+	free(sock);
+}
+
 /* The text of path in the web container, or NULL when it is not there; *up (may be
  * NULL: fail instead) is false when the container does not run (being restarted). */
 static char *web_file_up(const struct t *t, const char *path, bool *up)
@@ -894,6 +1004,19 @@ static void expect_web(const struct t *t, const char *path, const char *text)
 			 text ? text : "gone", text ? "'" : "", supervisor_log(t));
 }
 
+static char *in_service(const struct t *t, const char *service, const char *const *argv,
+			int *code);
+
+static bool built_says_two(void *data)
+{
+	int code;
+	char *stamp = in_service(data, "built", (const char *[]){"cat", "/stamp", NULL}, &code);
+	bool yes = code == 0 && strcmp(stamp, "two\n") == 0;
+
+	free(stamp);
+	return yes;
+}
+
 /* develop.watch as docker compose means it: sync (ignore patterns honoured, deletes
  * too), sync+restart, sync+exec, restart; a project with no schema at all. */
 static void test_develop_watch(void **state)
@@ -919,6 +1042,14 @@ static void test_develop_watch(void **state)
 		   "          exec:\n"
 		   "            command: [\"sh\", \"-c\", \"cat /srv/hooks/* > /srv/hooked\"]\n"
 		   "        - {action: restart, path: ./restart-me}\n"
+		   "  built:\n"
+		   "    build:\n"
+		   "      context: ./img\n"
+		   "      args: {BASE: \"${PRISYNC_TEST_IMAGE_BUSYBOX}\"}\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+		   "    develop:\n"
+		   "      watch:\n"
+		   "        - {action: rebuild, path: ./img}\n"
 		   "networks:\n"
 		   "  default:\n"
 		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n");
@@ -926,6 +1057,12 @@ static void test_develop_watch(void **state)
 	write_file(t, "conf/app.conf", "v=1\n");
 	write_file(t, "hooks/h1", "hook one\n");
 	write_file(t, "restart-me", "then\n");
+	write_file(t, "img/Dockerfile",
+		   "ARG BASE\n"
+		   "FROM ${BASE}\n"
+		   "COPY stamp /stamp\n"
+		   "CMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.1; done\"]\n");
+	write_file(t, "img/stamp", "one\n");
 	up_detached(t);
 	web0 = starts(t, "web");
 
@@ -965,6 +1102,18 @@ static void test_develop_watch(void **state)
 
 		if (n != web0 + 2)
 			fail_msg("web started %d times since up, expected 2", n - web0);
+	}
+
+	/* rebuild: a new image, the container recreated from it */
+	{
+		int code;
+		char *stamp = in_service(t, "built", (const char *[]){"cat", "/stamp", NULL}, &code);
+
+		assert_string_equal(stamp, "one\n");
+		free(stamp);
+		write_in_place(t, "img/stamp", "two\n");
+		if (!harness_poll(built_says_two, t, SYNC_TIMEOUT_MS))
+			fail_msg("not rebuilt: %s", supervisor_log(t));
 	}
 }
 
@@ -1113,6 +1262,29 @@ static void test_prisma_edit_reaches_app(void **state)
 	/* up, the initial sync, this edit: three starts of app; db never restarted */
 	assert_int_equal(starts(t, "app"), 3);
 	assert_int_equal(starts(t, "db"), 1);
+
+	/* a broken schema: Prisma's own error, prefixed; the app keeps its client */
+	{
+		char *broken = NULL, *log;
+
+		xasprintf(&broken, "%smodel Broken {\n  id Int @id\n", edited);
+		write_in_place(t, "prisma/schema.prisma", broken);
+		if (!harness_poll(log_says, &(struct log_wait){t, "sync #3 failed"}, 180000))
+			fail_msg("no failed sync: %s", supervisor_log(t));
+		log = supervisor_log(t);
+		assert_non_null(strstr(log, "default  | "));
+		assert_non_null(strstr(log, "the generator failed (exit code 1)"));
+		assert_non_null(strstr(log, "Prisma schema"));
+		free(log);
+		assert_int_equal(starts(t, "app"), 3);
+		assert_true(users_say(&(struct users_wait){t, "\"nickname\":\"annie\""}));
+		/* the next good edit recovers */
+		write_in_place(t, "prisma/schema.prisma", edited);
+		if (!harness_poll(log_says, &(struct log_wait){t, "sync #4 succeeded"}, 180000))
+			fail_msg("no recovery: %s", supervisor_log(t));
+		assert_int_equal(starts(t, "app"), 4);
+		free(broken);
+	}
 	free(schema);
 	free(edited);
 	free(over);
@@ -1130,6 +1302,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sync_generate_and_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compose_edit_reloads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_develop_watch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreground_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prisma_edit_reaches_app, setup, teardown),
 	};
 
