@@ -29,4 +29,10 @@ int px_error_from_git2(struct px_error *err, int code, const char *what);
 /* "<what>: <source>:<line>:<column>: <text>" from a jansson json_error_t. */
 int px_error_from_json(struct px_error *err, const json_error_t *jerr, const char *what);
 
+/* Unload libgit2 (base/lazy.c) and whatever it alone brought in (mbedTLS, Kerberos, libssh2
+ * ...): ~2.5 MiB an idle supervisor would otherwise keep.  Only when no libgit2 object is
+ * alive and git_libgit2_shutdown() has balanced every init: vcs/ does that bookkeeping.
+ * The next libgit2 call loads it again. */
+void px_lazy_unload_git2(void);
+
 #endif

@@ -13,6 +13,8 @@
  * land here.  When a library cannot be loaded the process exits with a message naming
  * it and the package to install: there is no meaningful result to return instead.
  */
+#include "base/adapters.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <dlfcn.h>
@@ -35,14 +37,16 @@
 struct lazy_lib {
 	const char *soname;
 	const char *package; /* the Debian package that ships it */
-	pthread_once_t once;
+	pthread_mutex_t lock;
 	void *handle;
+	unsigned gen; /* bumped by an unload: every cached function pointer is stale */
 };
 
-static struct lazy_lib lib_pq = {PX_SONAME_PQ, "libpq5", PTHREAD_ONCE_INIT, NULL};
-static struct lazy_lib lib_git2 = {PX_SONAME_GIT2, "libgit2-1.5", PTHREAD_ONCE_INIT, NULL};
-static struct lazy_lib lib_archive = {PX_SONAME_ARCHIVE, "libarchive13", PTHREAD_ONCE_INIT,
-				      NULL};
+static struct lazy_lib lib_pq = {PX_SONAME_PQ, "libpq5", PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+static struct lazy_lib lib_git2 = {PX_SONAME_GIT2, "libgit2-1.5", PTHREAD_MUTEX_INITIALIZER,
+				   NULL, 0};
+static struct lazy_lib lib_archive = {PX_SONAME_ARCHIVE, "libarchive13",
+				      PTHREAD_MUTEX_INITIALIZER, NULL, 0};
 
 static void lazy_die(const struct lazy_lib *l, const char *what)
 {
@@ -60,29 +64,61 @@ static void lazy_die(const struct lazy_lib *l, const char *what)
 		l.handle = dlopen(l.soname, RTLD_NOW | RTLD_LOCAL);                                \
 	}
 LAZY_OPEN(lib_pq)
-LAZY_OPEN(lib_git2)
 LAZY_OPEN(lib_archive)
+
+/*
+ * libgit2 initialises libssh2 (git_libgit2_init -> libssh2_init(0)), and libssh2 then
+ * initialises all of OpenSSL's algorithms and engines: 1.4 MiB of libcrypto that stays
+ * resident in a supervisor that only asks libgit2 about .gitignore.  prisync never uses
+ * git's SSH transport, so the first libssh2_init is ours, with LIBSSH2_INIT_NO_CRYPTO
+ * (libssh2 initialises its crypto on the first call only).  A libgit2 without libssh2
+ * is left alone.
+ */
+static void open_lib_git2(void)
+{
+	void *ssh2;
+
+	lib_git2.handle = dlopen(lib_git2.soname, RTLD_NOW | RTLD_LOCAL);
+	if (lib_git2.handle == NULL)
+		return;
+	ssh2 = dlopen("libssh2.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+	if (ssh2 != NULL) {
+		int (*ssh2_init)(int) = (int (*)(int))dlsym(ssh2, "libssh2_init");
+
+		if (ssh2_init != NULL)
+			ssh2_init(0x0001 /* LIBSSH2_INIT_NO_CRYPTO */);
+		dlclose(ssh2); /* libgit2 keeps it loaded */
+	}
+}
 
 static void *lazy_sym(struct lazy_lib *l, void (*open_fn)(void), const char *name)
 {
-	void *sym;
+	void *sym, *handle;
 
-	pthread_once(&l->once, open_fn);
+	pthread_mutex_lock(&l->lock);
 	if (l->handle == NULL)
+		open_fn();
+	handle = l->handle;
+	pthread_mutex_unlock(&l->lock);
+	if (handle == NULL)
 		lazy_die(l, dlerror());
-	sym = dlsym(l->handle, name);
+	sym = dlsym(handle, name);
 	if (sym == NULL)
 		lazy_die(l, dlerror());
 	return sym;
 }
 
-/* The resolved pointer is cached; two threads resolving at once store the same value. */
+/* The resolved pointer is cached with the library's generation; two threads resolving at
+ * once store the same value.  After an unload the generation differs: resolved again. */
 #define LAZY_RESOLVE(l, name)                                                                      \
 	static __typeof__(&name) fn;                                                               \
+	static unsigned fn_gen;                                                                    \
+	unsigned g = __atomic_load_n(&l.gen, __ATOMIC_ACQUIRE);                                    \
 	__typeof__(&name) f = __atomic_load_n(&fn, __ATOMIC_ACQUIRE);                              \
-	if (f == NULL) {                                                                           \
+	if (f == NULL || __atomic_load_n(&fn_gen, __ATOMIC_ACQUIRE) != g) {                        \
 		f = (__typeof__(&name))lazy_sym(&l, open_##l, #name);                              \
 		__atomic_store_n(&fn, f, __ATOMIC_RELEASE);                                        \
+		__atomic_store_n(&fn_gen, g, __ATOMIC_RELEASE);                                    \
 	}
 
 #define LAZY(l, ret, name, params, args)                                                           \
@@ -100,6 +136,17 @@ static void *lazy_sym(struct lazy_lib *l, void (*open_fn)(void), const char *nam
 	}
 
 // NOLINTEND(bugprone-macro-parentheses)
+
+void px_lazy_unload_git2(void)
+{
+	pthread_mutex_lock(&lib_git2.lock);
+	if (lib_git2.handle != NULL) {
+		dlclose(lib_git2.handle);
+		lib_git2.handle = NULL;
+		__atomic_add_fetch(&lib_git2.gen, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&lib_git2.lock);
+}
 
 /* ---- libpq (db/, base/adapters.c, cmd/version.c) ---- */
 LAZY(lib_pq, int, PQlibVersion, (void), ())
@@ -135,6 +182,7 @@ LAZY_VOID(lib_pq, PQfreemem, (void *ptr), (ptr))
 
 /* ---- libgit2 (vcs/, base/adapters.c, cmd/version.c) ---- */
 LAZY(lib_git2, int, git_libgit2_init, (void), ())
+LAZY(lib_git2, int, git_libgit2_shutdown, (void), ())
 LAZY(lib_git2, int, git_libgit2_version, (int *major, int *minor, int *rev),
      (major, minor, rev))
 LAZY(lib_git2, const git_error *, git_error_last, (void), ())

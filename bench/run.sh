@@ -2,7 +2,7 @@
 # run.sh - prisync's benchmarks: each scenario measured over repeated runs, median and
 # spread printed in one table.  Targets are checked here, never by timed assertions in tests.
 #   bench/run.sh [--runs N] [--config-runs N] [--stack-runs N] [--up-runs N] [--bin PATH]
-#                [--only startup|config|stack]
+#                [--only startup|config|stack|watch]
 # BENCH=NAME in the environment (make bench BENCH=config) is the same as --only NAME.
 set -euo pipefail
 
@@ -26,8 +26,8 @@ while (($#)); do
 	esac
 done
 case $only in
-"" | startup | config | stack) ;;
-*) echo "bench: unknown scenario '$only' (startup, config, stack)" >&2; exit 2 ;;
+"" | startup | config | stack | watch) ;;
+*) echo "bench: unknown scenario '$only' (startup, config, stack, watch)" >&2; exit 2 ;;
 esac
 [[ -x $bin ]] || { echo "bench: '$bin' not found — run 'make' first" >&2; exit 2; }
 
@@ -85,3 +85,6 @@ if [[ -z $only || $only == stack ]]; then
 	source "$here/stack.sh"
 	bench_stack "$bin" "$root" "$stack_runs" "$up_runs"
 fi
+
+# edit-to-restart and the idle supervisor, vs docker compose watch (bench/watch.sh)
+if [[ -z $only || $only == watch ]]; then "$here/watch.sh" "$bin" "$root"; fi

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -60,6 +61,9 @@ static int supervise(struct cmd_ctx *ctx, bool initial, int ready_fd)
 	struct cmd_stack cs;
 	int rc = CMD_FAILED;
 
+	/* a long-lived process with a few threads that mostly wait: one malloc arena, not one
+	 * per thread (each keeps its pages) -- an idle supervisor stays small */
+	mallopt(M_ARENA_MAX, 1);
 	/* before any thread: all three wait for the loop's signalfd */
 	if (px_block_signals(sigs, 3, NULL, &err) < 0 ||
 	    cmd_stack_open(&cs, ctx, false, true, &err) < 0) {

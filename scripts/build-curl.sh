@@ -16,14 +16,17 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache=${PRISYNC_BUILD_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/prisync-build}
-# the configure line is part of the key: a change rebuilds
+# the configure line is part of the key: a change rebuilds.  OpenSSL's configuration file is
+# not loaded (--disable-openssl-auto-load-config): loading it faults in ~1 MiB of libcrypto
+# that an idle supervisor would keep, for TLS to a Docker engine only (OpenSSL's defaults)
 configure_flags=(--disable-shared --enable-static --with-openssl --enable-unix-sockets
 	--without-zlib --without-brotli --without-zstd --without-nghttp2 --without-libidn2
 	--without-libpsl --without-librtmp --without-libssh2 --without-gssapi --disable-ldap
 	--disable-ldaps --disable-ftp --disable-file --disable-dict --disable-telnet
 	--disable-tftp --disable-pop3 --disable-imap --disable-smtp --disable-gopher
 	--disable-mqtt --disable-rtsp --disable-smb --disable-ntlm --disable-alt-svc
-	--disable-hsts --disable-cookies --disable-manual --disable-docs)
+	--disable-hsts --disable-cookies --disable-manual --disable-docs
+	--disable-openssl-auto-load-config)
 current=$cache/curl # a symlink to the finished build
 
 log()
@@ -37,7 +40,12 @@ if [[ ${1:-} == --print-dir ]]; then
 fi
 [[ $# -eq 0 ]] || { log "unknown argument '$1' (use --print-dir)"; exit 2; }
 
-key=$(printf '%s\n' "${configure_flags[@]}" | sha256sum | cut -c1-12)
+# one source change, part of the key too: libcurl's global init no longer initialises
+# OpenSSL (engines, ciphers, digests: ~1.9 MiB of libcrypto faulted in, kept by an idle
+# supervisor that talks to a unix socket).  OpenSSL 1.1+ initialises itself when TLS is
+# first used (a tcp:// engine with DOCKER_TLS_VERIFY), so nothing else changes.
+lazy_ssl_patch='s|^\([[:space:]]*\)OPENSSL_init_ssl(flags, NULL);|\1(void)flags; /* prisync: OpenSSL initialises itself on first use */|'
+key=$(printf '%s\n' "${configure_flags[@]}" "$lazy_ssl_patch" | sha256sum | cut -c1-12)
 if [[ -f $current/lib/libcurl.a && -f $current/.key && $(cat "$current/.key") == "$key" ]]; then
 	exit 0
 fi
@@ -98,6 +106,10 @@ version=${version#curl_}
 # with Debian's patches (security fixes) applied
 dpkg-source --no-check -x "$dsc" "$work/src" >"$work/src.log" 2>&1 ||
 	fallback "dpkg-source -x failed: $(tail -1 "$work/src.log")"
+
+sed -i "$lazy_ssl_patch" "$work/src/lib/vtls/openssl.c"
+grep -q 'prisync: OpenSSL initialises itself' "$work/src/lib/vtls/openssl.c" ||
+	log "note: curl's OpenSSL init was not found to patch (a newer curl?): built as it is"
 
 dest=$cache/curl-$version-$key
 rm -rf "$dest"

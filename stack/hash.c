@@ -6,7 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+/* SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but they are the
+ * plain implementation: EVP's first digest loads OpenSSL's configuration and its default
+ * provider, ~1.9 MiB of libcrypto that an idle supervisor would keep resident for one
+ * hash per service. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 #include "base/xmalloc.h"
 
@@ -211,8 +216,8 @@ int stack_service_hash(const struct compose_project *p, const struct compose_ser
 		       char out[STACK_HASH_LEN + 1], struct px_error *err)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256_CTX ctx;
 	json_t *c = stack_service_canonical(p, s);
 	char *text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 	int ret = -1;
@@ -221,11 +226,12 @@ int stack_service_hash(const struct compose_project *p, const struct compose_ser
 		px_error_set(err, ENOMEM, "service '%s': cannot encode its configuration", s->name);
 		goto out;
 	}
-	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
+	if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, text, strlen(text)) != 1 ||
+	    SHA256_Final(md, &ctx) != 1) {
 		px_error_set(err, 0, "service '%s': sha256 failed", s->name);
 		goto out;
 	}
-	for (size_t i = 0; i < mdlen; i++) {
+	for (size_t i = 0; i < sizeof(md); i++) {
 		out[2 * i] = hex[md[i] >> 4];
 		out[2 * i + 1] = hex[md[i] & 0xf];
 	}

@@ -4,6 +4,7 @@
 #include "supervisor/internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -316,6 +317,9 @@ static void job_finished(void *data)
 	px_loop_timer_disarm(s->timeout);
 	s->running = NULL;
 	job_end(s, j);
+	/* the job's thread freed what it used, but glibc keeps those pages (its arena and
+	 * the main heap's top): an idle supervisor hands them back */
+	malloc_trim(0);
 	if (s->reload_pending && !s->stopping) {
 		s->reload_pending = false;
 		sup_reload(s);

@@ -35,13 +35,34 @@ git2_fail(struct px_error *err, int code, const char *fmt, ...)
 	return -1;
 }
 
-static pthread_once_t git2_once = PTHREAD_ONCE_INIT;
-static int git2_init_rc;
+/* libgit2 is initialised while some repository is open, and unloaded when none is: an
+ * idle supervisor opens its repository for a burst of changes and closes it after. */
+static pthread_mutex_t git2_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned git2_users;
 
-static void git2_init(void)
+static int git2_acquire(struct px_error *err)
 {
-	/* returns the init count (>= 1) or a negative error */
-	git2_init_rc = git_libgit2_init();
+	int rc = 0;
+
+	pthread_mutex_lock(&git2_lock);
+	if (git2_users == 0)
+		rc = git_libgit2_init(); /* the init count (>= 1) or a negative error */
+	if (rc >= 0)
+		git2_users++;
+	pthread_mutex_unlock(&git2_lock);
+	if (rc < 0)
+		return px_error_from_git2(err, rc, "cannot initialise libgit2");
+	return 0;
+}
+
+static void git2_release(void)
+{
+	pthread_mutex_lock(&git2_lock);
+	if (--git2_users == 0) {
+		git_libgit2_shutdown();
+		px_lazy_unload_git2();
+	}
+	pthread_mutex_unlock(&git2_lock);
 }
 
 int vcs_open(struct vcs_repo **out, const char *path, struct px_error *err)
@@ -54,24 +75,27 @@ int vcs_open(struct vcs_repo **out, const char *path, struct px_error *err)
 	int rc;
 
 	*out = NULL;
-	pthread_once(&git2_once, git2_init);
-	if (git2_init_rc < 0)
-		return px_error_from_git2(err, git2_init_rc, "cannot initialise libgit2");
-
 	/* libgit2 reports a missing path as GIT_ENOTFOUND, the same code as "no
 	 * repository here"; a missing path is the caller's mistake, so catch it first */
 	if (stat(path, &st) < 0)
 		return px_error_set(err, errno, "cannot open '%s'", path);
-
+	if (git2_acquire(err) < 0)
+		return -1;
 	rc = git_repository_open_ext(&repo, path, 0, NULL);
-	if (rc == GIT_ENOTFOUND)
+	if (rc == GIT_ENOTFOUND) {
+		git2_release();
 		return 1;
-	if (rc < 0)
-		return git2_fail(err, rc, "cannot open the git repository of '%s'", path);
+	}
+	if (rc < 0) {
+		git2_fail(err, rc, "cannot open the git repository of '%s'", path);
+		git2_release();
+		return -1;
+	}
 	wd = git_repository_workdir(repo);
 	if (wd == NULL) {
 		/* bare: there is no working tree to watch or to ignore paths in */
 		git_repository_free(repo);
+		git2_release();
 		return 1;
 	}
 
@@ -93,6 +117,7 @@ void vcs_free(struct vcs_repo *r)
 	git_repository_free(r->repo);
 	free(r->workdir);
 	free(r);
+	git2_release();
 }
 
 const char *vcs_workdir(const struct vcs_repo *r)

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <inotifytools/inotify.h>
 #include <inotifytools/inotifytools.h>
 #include <pthread.h>
@@ -54,7 +55,8 @@ struct watcher {
 
 	/* the watcher thread's own */
 	pthread_t thread;
-	struct vcs_repo *repo;
+	char *project_dir;      /* where the repository is looked for; NULL: no ignore rules */
+	struct vcs_repo *repo;  /* open only around a burst of events (see watcher_main) */
 	char *control; /* a private directory: a file created in it wakes the thread */
 
 	/* shared, under lock */
@@ -140,13 +142,51 @@ static void forget_wd(struct watcher *w, int wd)
 
 /* ---- ignore rules (watcher thread) ---- */
 
+/* Whether dir or one of its parents holds a .git: the only case where libgit2 (and the
+ * ~2.5 MiB it brings) is worth loading. */
+static bool in_git_tree(const char *dir)
+{
+	char *d = xstrdup(dir);
+	bool found = false;
+
+	for (;;) {
+		char *git = px_path_join(d, ".git"), *slash;
+
+		found = px_path_exists(git);
+		free(git);
+		slash = strrchr(d, '/');
+		if (found || slash == NULL || slash == d)
+			break;
+		*slash = '\0';
+	}
+	free(d);
+	return found;
+}
+
+/* The repository of the project, opened on first need (watcher thread, or the starting
+ * thread before the watcher thread exists). */
+static struct vcs_repo *repo_of(struct watcher *w)
+{
+	struct px_error err = PX_ERROR_INIT;
+
+	if (w->repo != NULL || w->project_dir == NULL || !in_git_tree(w->project_dir))
+		return w->repo;
+	if (vcs_open(&w->repo, w->project_dir, &err) < 0) {
+		/* a broken repository only costs the .gitignore rules */
+		px_debug("%s", px_error_msg(&err));
+		px_error_clear(&err);
+		w->repo = NULL;
+	}
+	return w->repo;
+}
+
 static bool git_ignored(struct watcher *w, const char *path, bool dir)
 {
 	struct px_error err = PX_ERROR_INIT;
 	bool ignored = false;
 	char *p;
 
-	if (w->repo == NULL || !under(path, vcs_workdir(w->repo)))
+	if (repo_of(w) == NULL || !under(path, vcs_workdir(w->repo)))
 		return false;
 	/* a trailing '/' tells libgit2 it is a directory ("build/" rules) */
 	if (dir)
@@ -407,7 +447,9 @@ static void *watcher_main(void *arg)
 	struct watcher *w = arg;
 
 	for (;;) {
-		struct inotify_event *ev = inotifytools_next_event(0) /* 0: block */;
+		/* with the repository open, wait at most a second: a second without events
+		 * closes it (and unloads libgit2) -- one wakeup after a burst, none while idle */
+		struct inotify_event *ev = inotifytools_next_event(w->repo != NULL ? 1 : 0 /* block */);
 		bool stop;
 
 		pthread_mutex_lock(&w->lock);
@@ -415,6 +457,12 @@ static void *watcher_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		if (stop)
 			break;
+		if (ev == NULL && inotifytools_error() == 0 && w->repo != NULL) {
+			vcs_free(w->repo); /* the last one out unloads libgit2 */
+			w->repo = NULL;
+			malloc_trim(0);
+			continue;
+		}
 		if (ev == NULL) {
 			if (inotifytools_error() != EINTR && inotifytools_error() != 0) {
 				px_warn("watching files stopped: %s", strerror(inotifytools_error()));
@@ -574,12 +622,7 @@ int watcher_start(struct watcher **out, struct px_loop *loop, const struct watch
 	w->cap = px_loop_timer_add(loop, 0, 0, on_timer, w, err);
 	px_loop_timer_disarm(w->quiet);
 	px_loop_timer_disarm(w->cap);
-	if (o->project_dir != NULL && vcs_open(&w->repo, o->project_dir, err) < 0) {
-		/* no repository is fine (1); a broken one only costs the .gitignore rules */
-		px_debug("%s", px_error_msg(err));
-		px_error_clear(err);
-		w->repo = NULL;
-	}
+	w->project_dir = o->project_dir != NULL ? xstrdup(o->project_dir) : NULL;
 	/* waking the thread to stop it is a file created in a directory it watches: no
 	 * signal, no timeout, no wakeup while idle */
 	if (mkdtemp(tmpl) == NULL) {
@@ -634,6 +677,7 @@ void watcher_stop(struct watcher *w)
 		rmdir(w->control);
 	inotifytools_cleanup();
 	vcs_free(w->repo);
+	free(w->project_dir);
 	px_loop_timer_del(w->quiet);
 	px_loop_timer_del(w->cap);
 	for (size_t i = 0; i < w->nwatched; i++)
