@@ -341,18 +341,11 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
 /* curl_global_init once per process and never undone: other threads may be using curl.
- * Without TLS (a unix socket: the usual engine) OpenSSL is not initialised: its start-up
- * (configuration, providers) would fault in 3.5 MiB of libcrypto that an idle supervisor
- * keeps resident for nothing.  Should TLS come later in the same process, OpenSSL (1.1 and
- * later) initialises itself on first use. */
-static void curl_init_ssl(void)
+ * (The libcurl scripts/build-curl.sh builds leaves OpenSSL's initialisation to the first
+ * TLS connection: see there.) */
+static void curl_init_once(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void curl_init_plain(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_NOTHING);
 }
 
 /* dir/name, and whether it can be read: 0, or the errno of opening it.  An open, not
@@ -430,7 +423,7 @@ static void engine_set_base_url(struct engine *e)
 
 static int engine_curl_new(struct engine *e, struct px_error *err)
 {
-	pthread_once(&curl_once, e->tls ? curl_init_ssl : curl_init_plain);
+	pthread_once(&curl_once, curl_init_once);
 	if (curl_init_rc != CURLE_OK)
 		return px_error_from_curl(err, curl_init_rc, NULL, "cannot initialise libcurl");
 	e->curl = curl_easy_init();
