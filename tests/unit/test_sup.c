@@ -50,6 +50,7 @@ static void load(struct fx *f, const char *generator, const char *extra)
 		  "services:\n  app: {image: busybox}\n"
 		  "x-prisync:\n%s  schemas:\n"
 		  "    - name: core\n      schema: prisma/schema.prisma\n"
+		  "      watch: [extra.txt]\n"
 		  "      generate: [\"sh\", \"-c\", \"%s\"]\n"
 		  "      run-in: host\n      restart: []\n",
 		  extra, generator);
@@ -383,12 +384,111 @@ static void test_failing_generator_output(void **state)
 	json_decref(c.events);
 }
 
+/* Follow the event stream until a job with state "want" shows up; its JSON (new ref). */
+static json_t *await_job(struct client *c, int ev, const char *want)
+{
+	for (;;) {
+		struct px_error err = PX_ERROR_INIT;
+		json_t *e = NULL, *j;
+		const char *st;
+
+		if (sup_client_read(ev, &e, &err) != 0) {
+			snprintf(c->failure, sizeof(c->failure), "events ended");
+			px_error_clear(&err);
+			return NULL;
+		}
+		j = json_object_get(e, "job");
+		st = json_string_value(json_object_get(j, "state"));
+		if (st != NULL && strcmp(st, want) == 0) {
+			json_incref(j);
+			json_decref(e);
+			return j;
+		}
+		json_decref(e);
+	}
+}
+
+static void watch_path_script(struct client *c)
+{
+	int ev = connect_sup(c);
+	json_t *j;
+
+	if (ev < 0)
+		return;
+	call(c, ev, json_pack("{s:s}", "op", "events"));
+	write_file(c->f->dir, "extra.txt", "changed\n"); /* a watch: path of the schema */
+	j = await_job(c, ev, "succeeded");
+	if (j != NULL)
+		json_array_append_new(c->events, j);
+	close(ev);
+}
+
+/* A schema's watch: paths trigger its sync like the schema itself. */
+static void test_watch_paths_trigger(void **state)
+{
+	struct fx *f = *state;
+	struct client c = {.script = watch_path_script};
+	json_t *j;
+
+	write_file(f->dir, "extra.txt", "first\n");
+	load(f, "echo run >> count", "");
+	run_client(f, &c);
+	j = json_array_get(c.events, 0);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "triggers"), 0)),
+			    "extra.txt");
+	assert_int_equal(count_lines(f->dir, "count"), 1);
+	json_decref(c.answers);
+	json_decref(c.events);
+}
+
+static void stop_during_job_script(struct client *c)
+{
+	int fd = connect_sup(c);
+
+	if (fd < 0)
+		return;
+	call(c, fd, json_pack("{s:s}", "op", "sync"));
+	/* leave with the job running: the test stops the supervisor under it */
+	for (int i = 0; i < 200 && count_lines(c->f->dir, "count") == 0; i++)
+		usleep(10000);
+	close(fd);
+}
+
+/* Stopping the supervisor while a generator runs cancels it: killed with what it
+ * started, reaped, and sup_stop returns at once (not after the 30 s sleep). */
+static void test_stop_cancels_running_job(void **state)
+{
+	struct fx *f = *state;
+	struct client c = {.script = stop_during_job_script};
+	struct px_error err = PX_ERROR_INIT;
+	struct px_buf pid = PX_BUF_INIT;
+	char *pidfile;
+
+	load(f, "echo run >> count; sleep 30 & echo $$! > child; wait", "");
+	run_client(f, &c);
+	assert_int_equal(count_lines(f->dir, "count"), 1);
+	sup_stop(f->sup); /* would block for 30 s if it waited for the job */
+	f->sup = NULL;
+	pidfile = px_path_join(f->dir, "child");
+	assert_int_equal(px_path_read_file(pidfile, &pid, &err), 0);
+	for (int i = 0; i < 100 && alive(atoi(px_buf_cstr(&pid))); i++)
+		usleep(10000);
+	assert_false(alive(atoi(px_buf_cstr(&pid))));
+	px_buf_release(&pid);
+	free(pidfile);
+	json_decref(c.answers);
+	json_decref(c.events);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_protocol_and_one_follow_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout_kills_generator, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failing_generator_output, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watch_paths_trigger, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_cancels_running_job, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("sup", tests, NULL, NULL);
