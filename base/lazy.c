@@ -171,6 +171,7 @@ LAZY(lib_pq, char *, PQresultErrorMessage, (const PGresult *res), (res))
 LAZY(lib_pq, char *, PQresultErrorField, (const PGresult *res, int fieldcode), (res, fieldcode))
 LAZY(lib_pq, int, PQntuples, (const PGresult *res), (res))
 LAZY(lib_pq, int, PQnfields, (const PGresult *res), (res))
+LAZY(lib_pq, char *, PQfname, (const PGresult *res, int field_num), (res, field_num))
 LAZY(lib_pq, char *, PQgetvalue, (const PGresult *res, int tup_num, int field_num),
      (res, tup_num, field_num))
 LAZY(lib_pq, int, PQgetisnull, (const PGresult *res, int tup_num, int field_num),

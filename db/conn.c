@@ -9,6 +9,39 @@ struct db_conn {
 	PGconn *pg;
 };
 
+int db_connect_params(struct db_conn **out, const char *const *keys, const char *const *values,
+		      int timeout_s, struct px_error *err)
+{
+	const char **k = NULL, **v = NULL;
+	char timeout[16];
+	size_t n = 0;
+	PGconn *pg;
+
+	*out = NULL;
+	while (keys[n] != NULL)
+		n++;
+	k = xcalloc(n + 2, sizeof(*k));
+	v = xcalloc(n + 2, sizeof(*v));
+	memcpy(k, keys, n * sizeof(*k));
+	memcpy(v, values, n * sizeof(*v));
+	if (timeout_s > 0) {
+		snprintf(timeout, sizeof(timeout), "%d", timeout_s);
+		k[n] = "connect_timeout";
+		v[n] = timeout;
+	}
+	pg = PQconnectdbParams(k, v, 0);
+	free(k);
+	free(v);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		px_error_from_pq(err, pg, NULL, "cannot connect to the database");
+		PQfinish(pg);
+		return -1;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->pg = pg;
+	return 0;
+}
+
 int db_connect(struct db_conn **out, const char *url, int timeout_s, struct px_error *err)
 {
 	/* expand_dbname=1: "dbname" may be a whole URL or conninfo string, whose
@@ -116,4 +149,32 @@ int db_database_drop(struct db_conn *c, const char *name, bool if_exists, struct
 	if (database_ddl(c, if_exists ? "DROP DATABASE IF EXISTS" : "DROP DATABASE", name, err) < 0)
 		return px_error_wrap(err, "cannot drop database '%s'", name);
 	return 0;
+}
+
+int db_query_json(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+		  json_t **rows, struct px_error *err)
+{
+	PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	int rc = 0;
+
+	*rows = NULL;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		rc = px_error_from_pq(err, c->pg, res, "query failed");
+	} else {
+		int nt = PQntuples(res), nf = PQnfields(res);
+
+		*rows = json_array();
+		for (int r = 0; r < nt; r++) {
+			json_t *row = json_object();
+
+			for (int f = 0; f < nf; f++)
+				json_object_set_new(row, PQfname(res, f),
+						    PQgetisnull(res, r, f)
+							? json_null()
+							: json_string(PQgetvalue(res, r, f)));
+			json_array_append_new(*rows, row);
+		}
+	}
+	PQclear(res);
+	return rc;
 }
