@@ -30,6 +30,8 @@ struct sup_job {
 	 * from (borrowed: the supervisor keeps every rule set until it stops) */
 	struct sup_devwatch_action *action;
 	const struct sup_devwatch *dw;
+	/* a reload job: the model it converges the stack to (owned until applied) */
+	struct compose_project *reload;
 	enum sup_job_state state;
 	int64_t queued_ns, started_ns, finished_ns; /* CLOCK_REALTIME; 0 until then */
 	int64_t generate_ns, restart_ns;           /* how long each phase took */
@@ -67,6 +69,8 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 		    const struct compose_prisync_schema *sc);
 /* Run develop.watch job j (j->action) on the calling thread; as sup_job_execute. */
 int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct compose_project *p);
+/* Run reload job j: converge the stack to j->reload, as `up -d`. */
+int sup_job_execute_reload(struct sup_job *j, struct engine *e);
 /* Fold action a (borrowed) into job j's action: flags or'ed, syncs and hooks added. */
 void sup_job_merge_action(struct sup_job *j, const struct sup_devwatch_action *a);
 

@@ -56,6 +56,7 @@ void sup_job_free(struct sup_job *j)
 	if (j == NULL)
 		return;
 	free(j->schema);
+	compose_project_free(j->reload);
 	if (j->action != NULL) {
 		struct sup_devwatch_plan pl = {.v = j->action, .n = 1};
 
@@ -169,7 +170,8 @@ json_t *sup_job_json(const struct sup_job *j)
 		json_array_append_new(triggers, json_string(j->triggers.v[i]));
 	json_object_set_new(o, "id", json_integer(j->id));
 	json_object_set_new(o, "schema", json_string(j->schema));
-	json_object_set_new(o, "kind", json_string(j->action != NULL ? "watch"
+	json_object_set_new(o, "kind", json_string(j->reload != NULL   ? "reload"
+						   : j->action != NULL ? "watch"
 						   : j->generate_only  ? "generate"
 								       : "sync"));
 	json_object_set_new(o, "state", json_string(sup_job_state_name(j->state)));
@@ -528,6 +530,39 @@ out:
 	if (ret < 0) {
 		if (atomic_load(&j->cancel) != 0)
 			cancelled(j, p, "develop.watch");
+		else
+			fail(j, "%s", px_error_msg(&err));
+	}
+	px_error_clear(&err);
+	return ret;
+}
+
+int sup_job_execute_reload(struct sup_job *j, struct engine *e)
+{
+	struct stack_up_opts up = {.timeout_s = -1};
+	struct px_error err = PX_ERROR_INIT;
+	struct stack *st = NULL;
+	int64_t t0 = mono_ns();
+	int ret = -1;
+
+	/* converge what changed, as `up -d` would: compose watch leaves that to the user */
+	j->phase = "converge";
+	if (stack_open(&st, e, j->reload, NULL, &err) < 0)
+		goto out;
+	pthread_mutex_lock(&j->lock);
+	j->stack = st;
+	pthread_mutex_unlock(&j->lock);
+	if (atomic_load(&j->cancel) == 0 && stack_up(st, &up, &err) == 0)
+		ret = 0;
+out:
+	pthread_mutex_lock(&j->lock);
+	j->stack = NULL;
+	pthread_mutex_unlock(&j->lock);
+	stack_free(st);
+	j->restart_ns = mono_ns() - t0;
+	if (ret < 0) {
+		if (atomic_load(&j->cancel) != 0)
+			cancelled(j, j->reload, "the converge");
 		else
 			fail(j, "%s", px_error_msg(&err));
 	}

@@ -12,6 +12,7 @@
 #include "watcher/watcher.h"
 
 static void kick(struct sup *s);
+static void reload_applied(struct sup *s, struct sup_job *j);
 
 /* ---- Which paths mean what ------------------------------------------------------------ */
 
@@ -232,7 +233,7 @@ static struct sup_job *queue_job(struct sup *s, const char *schema, bool generat
 
 	for (size_t i = 0; i < s->nqueue; i++) {
 		j = s->queue[i];
-		if (j->action == NULL && strcmp(j->schema, schema) == 0) {
+		if (j->action == NULL && j->reload == NULL && strcmp(j->schema, schema) == 0) {
 			j->generate_only = j->generate_only && generate_only;
 			return j;
 		}
@@ -298,6 +299,8 @@ static void initial_done(struct sup *s, const struct sup_job *j)
 /* Job j has ended (ran, or could not start): tell everyone, keep it in the history. */
 static void job_end(struct sup *s, struct sup_job *j)
 {
+	if (j->reload != NULL)
+		reload_applied(s, j);
 	j->finished_ns = sup_now_ns();
 	sup_job_log_result(j);
 	job_event(s, j);
@@ -339,8 +342,9 @@ static void *job_main(void *arg)
 	struct job_run *r = arg;
 	struct sup *s = r->s;
 
-	int rc = r->j->action != NULL ? sup_job_execute_watch(r->j, s->job_engine, r->p)
-				      : sup_job_execute(r->j, s->job_engine, r->p, r->sc);
+	int rc = r->j->reload != NULL   ? sup_job_execute_reload(r->j, s->job_engine)
+		 : r->j->action != NULL ? sup_job_execute_watch(r->j, s->job_engine, r->p)
+					: sup_job_execute(r->j, s->job_engine, r->p, r->sc);
 
 	r->j->state = rc == 0
 			  ? SUP_JOB_SUCCEEDED
@@ -369,7 +373,7 @@ static bool start_job(struct sup *s, struct sup_job *j)
 	r->j = j;
 	r->p = s->project;
 	r->sc = sup_schema_find(s->project, j->schema);
-	if (r->sc == NULL && j->action == NULL) {
+	if (r->sc == NULL && j->action == NULL && j->reload == NULL) {
 		xasprintf(&j->error, "schema '%s' is no longer configured", j->schema);
 		goto fail;
 	}
@@ -402,7 +406,10 @@ static void kick(struct sup *s)
 		j->started_ns = sup_now_ns();
 		j->state = SUP_JOB_RUNNING;
 		px_log_emit(PX_LOG_INFO, j->schema, "%s #%u started (%s%s)",
-			    j->action != NULL ? "watch" : j->generate_only ? "generate" : "sync",
+			    j->reload != NULL   ? "reload"
+			    : j->action != NULL ? "watch"
+			    : j->generate_only  ? "generate"
+						: "sync",
 			    j->id,
 			    j->triggers.n > 0 ? j->triggers.v[0] : "requested",
 			    j->triggers.n > 1 ? ", ..." : "");
@@ -557,43 +564,77 @@ void sup_reload(struct sup *s)
 {
 	struct px_error err = PX_ERROR_INIT;
 	struct compose_project *np = NULL;
-	struct stack *st = NULL;
-	struct stack_up_opts up = {.timeout_s = -1};
-	json_t *ev;
+	struct sup_job *j = NULL;
 
 	if (!s->can_reload)
 		return;
 	if (s->running != NULL) {
-		s->reload_pending = true; /* the job runs on the model being replaced */
+		s->reload_pending = true; /* read the files once the job is done */
 		return;
 	}
 	px_info("the compose configuration changed: reloading");
 	if (compose_load(&np, &s->ref, &s->copts, &err) < 0) {
+		json_t *ev = json_pack("{s:s,s:b,s:s}", "event", "reload", "ok", 0, "error",
+				       px_error_msg(&err));
+
 		px_error_log("%s — the supervisor keeps the configuration it had; fix the file and "
 			     "save it again",
 			     px_error_msg(&err));
-		goto out;
+		sup_control_broadcast(s, ev);
+		json_decref(ev);
+		px_error_clear(&err);
+		return;
 	}
 	for (size_t i = 0; i < np->warnings.n; i++)
 		px_warn("%s", np->warnings.v[i]);
-	/* converge what changed, as `up -d` would: compose watch leaves that to the user */
-	if (stack_open(&st, s->engine, np, NULL, &err) < 0 || stack_up(st, &up, &err) < 0) {
-		px_error_log("cannot apply the new configuration: %s", px_error_msg(&err));
-		goto out;
+	/* converging is the engine's work: a job on the job thread, before anything queued
+	 * (which then runs on the new model); a reload still waiting takes the newer model */
+	for (size_t i = 0; i < s->nqueue && j == NULL; i++) {
+		if (s->queue[i]->reload != NULL)
+			j = s->queue[i];
 	}
-	{
-		struct sup_spec *sp = spec_new(s, np);
+	if (j != NULL) {
+		compose_project_free(j->reload);
+	} else {
+		j = sup_job_new(++s->next_id, "compose", false);
+		s->queue = xreallocarray(s->queue, s->nqueue + 1, sizeof(struct sup_job *));
+		memmove(s->queue + 1, s->queue, s->nqueue * sizeof(struct sup_job *));
+		s->queue[0] = j;
+		s->nqueue++;
+		sup_job_add_trigger(j, "compose configuration");
+	}
+	j->reload = np;
+	job_event(s, j);
+	kick(s);
+}
 
-		/* the watched paths changed: sup_run restarts the watcher outside the loop's
-		 * callbacks (with a catch-up for what changed meanwhile) */
-		if (s->spec == NULL || strcmp(sp->key, s->spec->key) != 0) {
-			free(s->stamp);
-			s->stamp = config_stamp(s);
-			s->rewatch = true;
-			px_loop_stop(s->loop);
-		}
-		spec_free(sp);
+/* A reload job converged the stack on its model: the supervisor takes the model. */
+static void reload_applied(struct sup *s, struct sup_job *j)
+{
+	struct compose_project *np = j->reload;
+	struct sup_spec *sp;
+	json_t *ev;
+
+	j->reload = NULL;
+	if (j->state != SUP_JOB_SUCCEEDED) {
+		px_error_log("cannot apply the new configuration: %s", j->error);
+		compose_project_free(np);
+		ev = json_pack("{s:s,s:b,s:s?}", "event", "reload", "ok", 0, "error", j->error);
+		sup_control_broadcast(s, ev);
+		json_decref(ev);
+		return;
 	}
+	/* the watched paths changed: sup_run restarts the watcher outside the loop's
+	 * callbacks (with a catch-up for what changed meanwhile) */
+	sp = spec_new(s, np);
+	if (s->spec == NULL || strcmp(sp->key, s->spec->key) != 0) {
+		free(s->stamp);
+		s->stamp = config_stamp(s);
+		s->rewatch = true;
+		px_loop_stop(s->loop);
+	}
+	spec_free(sp);
+	/* queued jobs and the watcher thread may still point into the old model */
 	if (s->owned != NULL) {
 		s->old_projects = xreallocarray(s->old_projects, s->nold_projects + 1,
 						sizeof(struct compose_project *));
@@ -601,16 +642,10 @@ void sup_reload(struct sup *s)
 	}
 	s->owned = np;
 	s->project = np;
-	np = NULL;
 	px_info("configuration reloaded");
-out:
-	ev = json_pack("{s:s,s:b,s:s?}", "event", "reload", "ok", err.msg == NULL, "error",
-		       err.msg != NULL ? px_error_msg(&err) : NULL);
+	ev = json_pack("{s:s,s:b}", "event", "reload", "ok", 1);
 	sup_control_broadcast(s, ev);
 	json_decref(ev);
-	stack_free(st);
-	compose_project_free(np);
-	px_error_clear(&err);
 }
 
 /* ---- Life ------------------------------------------------------------------------------ */
