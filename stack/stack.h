@@ -432,4 +432,14 @@ char *stack_log_prefix(const char *project, const char *name, const char *servic
  * optional fraction.  0 or -1 with the forms named in err. */
 int stack_parse_log_time(const char *s, int64_t now_ns, int64_t *out, struct px_error *err);
 
+/* Where the host reaches port of a container (an entry of GET /containers/json): a
+ * published TCP port on 127.0.0.1 or 0.0.0.0 as host "127.0.0.1", else the container's
+ * address on its first network, with port itself.  Returns 0 with *host owned, 1 when
+ * there is neither. */
+int stack_container_address(const json_t *c, int port, char **host, int *out_port);
+/* The same for the running container of project's service; 1 when none runs or it has no
+ * address, -1 on an engine error. */
+int stack_service_address(struct engine *e, const char *project, const char *service, int port,
+			  char **host, int *out_port, struct px_error *err);
+
 #endif
