@@ -43,6 +43,7 @@ extern const struct cmd cmd_logs;
 extern const struct cmd cmd_watch;
 extern const struct cmd cmd_sync;
 extern const struct cmd cmd_generate;
+extern const struct cmd cmd_db_check;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);

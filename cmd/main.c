@@ -22,6 +22,7 @@ static const struct cmd *const commands[] = {
     &cmd_watch,
     &cmd_sync,
     &cmd_generate,
+    &cmd_db_check,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
