@@ -66,26 +66,130 @@ static void route_services(struct check_ctx *cx, const struct db_url *u, struct 
 	db_host_map_add_compose(map, cx->p);
 }
 
+/* _prisma_migrations as rows (oldest first), aliased so that every column has a name. */
+static const char list_rows_sql[] =
+    "SELECT id, migration_name, checksum, logs, "
+    "(extract(epoch FROM started_at) * 1000000)::bigint AS started_us, "
+    "(extract(epoch FROM finished_at) * 1000000)::bigint AS finished_us, "
+    "(extract(epoch FROM rolled_back_at) * 1000000)::bigint AS rolled_back_us, "
+    "applied_steps_count FROM _prisma_migrations ORDER BY started_at ASC";
+
+static char *dup_field(const json_t *row, const char *key)
+{
+	const char *v = json_string_value(json_object_get(row, key));
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+static int64_t us_field(const json_t *row, const char *key)
+{
+	const char *v = json_string_value(json_object_get(row, key));
+
+	return v != NULL ? strtoll(v, NULL, 10) * 1000 : 0;
+}
+
+static struct prisma_migration_row *rows_from_json(const json_t *rows, size_t *n)
+{
+	struct prisma_migration_row *v = xcalloc(json_array_size(rows) + 1, sizeof(*v));
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(rows, i, r)
+	{
+		v[i].id = dup_field(r, "id");
+		v[i].name = dup_field(r, "migration_name");
+		v[i].checksum = dup_field(r, "checksum");
+		v[i].logs = dup_field(r, "logs");
+		v[i].started_at_ns = us_field(r, "started_us");
+		v[i].finished_at_ns = us_field(r, "finished_us");
+		v[i].rolled_back_at_ns = us_field(r, "rolled_back_us");
+		v[i].finished = json_is_string(json_object_get(r, "finished_us"));
+		v[i].rolled_back = json_is_string(json_object_get(r, "rolled_back_us"));
+		v[i].applied_steps =
+		    (int)strtol(json_string_value(json_object_get(r, "applied_steps_count")) ?: "0",
+				NULL, 10);
+	}
+	*n = json_array_size(rows);
+	return v;
+}
+
+static void print_report(const struct prisma_migration_report *r, const char *dir)
+{
+	static const char *const states[] = {"applied", "pending", "failed", "rolled back",
+					     "modified", "missing locally"};
+	bool first = true;
+
+	printf("  migrations %s: ", dir);
+	for (size_t s = 0; s <= PRISMA_MIGRATION_MISSING_LOCALLY; s++) {
+		if (r->count[s] == 0)
+			continue;
+		printf("%s%zu %s", first ? "" : ", ", r->count[s], states[s]);
+		first = false;
+	}
+	printf("%s\n", first ? (r->folder_exists ? "none" : "no folder") : "");
+	for (size_t i = 0; i < r->n; i++)
+		printf("    %-40s %s\n", r->v[i].name, states[r->v[i].state]);
+	if (r->provider_mismatch)
+		printf("  lock       migration_lock.toml says %s, the schema %s\n",
+		       r->lock_provider != NULL ? r->lock_provider : "?",
+		       r->expected_provider != NULL ? r->expected_provider : "postgresql");
+	printf("  next       %s\n", r->recommendation);
+}
+
 /* Where the migrations stand, into o (the JSON of the schema); returns the exit class. */
-static int check_migrations(struct db_conn *c, const struct compose_prisync_schema *sc, json_t *o,
-			    bool json)
+static int check_migrations(struct db_conn *c, const struct compose_project *p,
+			    const struct compose_prisync_schema *sc, json_t *o, bool json)
 {
 	struct px_error err = PX_ERROR_INIT;
+	struct prisma_migration_dir local = {0};
+	struct prisma_migration_report report = {0};
+	struct prisma_migration_row *rows = NULL;
+	json_t *jrows = NULL, *jr;
 	char *managed = NULL;
+	size_t nrows = 0;
+	bool has_table;
 	int rc = CHECK_ACTION;
 
-	(void)sc;
+	if (prisma_migrations_read(sc->migrations, &local, &err) < 0)
+		goto fail;
 	/* the table lives where search_path (the URL's schema=) points */
 	if (db_query_value(c, "SELECT to_regclass('_prisma_migrations') IS NOT NULL", 0, NULL,
-			   &managed, &err) < 0) {
-		json_object_set_new(o, "error", json_string(px_error_msg(&err)));
-		if (!json)
-			printf("  error      %s\n", px_error_msg(&err));
-		goto out;
+			   &managed, &err) < 0)
+		goto fail;
+	has_table = managed != NULL && managed[0] == 't';
+	if (has_table) {
+		if (db_query_json(c, list_rows_sql, 0, NULL, &jrows, &err) < 0)
+			goto fail;
+		rows = rows_from_json(jrows, &nrows);
 	}
-	json_object_set_new(o, "managed", json_boolean(managed != NULL && managed[0] == 't'));
-	rc = CHECK_OK;
+	if (prisma_migration_status(&local, rows, nrows, has_table, NULL, &report) < 0) {
+		px_error_set(&err, 0, "cannot compare the migrations");
+		goto fail;
+	}
+	jr = prisma_migration_report_json(&report);
+	json_object_update(o, jr);
+	json_decref(jr);
+	json_object_set_new(o, "managed", json_boolean(has_table));
+	if (!json) {
+		size_t n = strlen(p->working_dir);
+		const char *rel = strncmp(sc->migrations, p->working_dir, n) == 0 &&
+					  sc->migrations[n] == '/'
+				      ? sc->migrations + n + 1
+				      : sc->migrations;
+
+		print_report(&report, rel);
+	}
+	rc = report.up_to_date ? CHECK_OK : CHECK_ACTION;
+	goto out;
+fail:
+	json_object_set_new(o, "error", json_string(px_error_msg(&err)));
+	if (!json)
+		printf("  error      %s\n", px_error_msg(&err));
 out:
+	prisma_migration_report_release(&report);
+	prisma_migration_rows_free(rows, nrows);
+	prisma_migration_dir_release(&local);
+	json_decref(jrows);
 	free(managed);
 	px_error_clear(&err);
 	return rc;
@@ -165,12 +269,12 @@ static int check_schema(struct check_ctx *cx, const struct compose_prisync_schem
 	json_object_set_new(o, "reachable", json_true());
 	json_object_set_new(o, "serverVersion",
 			    json_string(version_text(pr.server_version, ver, sizeof(ver))));
-	json_object_set_new(o, "connectMs", json_real(pr.connect_ms));
-	json_object_set_new(o, "rttMs", json_real(pr.rtt_ms));
+	json_object_set_new(o, "connectMs", json_real((double)(long)(pr.connect_ms * 100) / 100));
+	json_object_set_new(o, "rttMs", json_real((double)(long)(pr.rtt_ms * 100) / 100));
 	if (!co->json)
 		printf("  reachable  yes — PostgreSQL %s, connected in %.1f ms, round trip %.1f ms\n",
 		       ver, pr.connect_ms, pr.rtt_ms);
-	rc = check_migrations(c, sc, o, co->json);
+	rc = check_migrations(c, cx->p, sc, o, co->json);
 out:
 	json_object_set_new(o, "ok", json_boolean(rc == CHECK_OK));
 	json_array_append_new(all, o);
