@@ -1,0 +1,370 @@
+/* test_db_check.c - `prisync db-check` against real PostgreSQL: each failure class produced
+ * for real (refused, bad password, missing database) with its explanation, a password full
+ * of special characters that never appears in any output, a compose service reached through
+ * its published port, a Prisma-style URL; and every migration state, in two databases of
+ * two schemas checked in one run. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/db.h"
+#include "prisma/prisma.h"
+#include "tests/harness/harness.h"
+
+#define RUN_TIMEOUT_MS 120000
+
+/* Every character a URL must encode, and then some. */
+static const char password[] = "p@ss:w/rd?#[]% x";
+static const char wrong[] = "Wr0ng@:/?#[]%";
+
+struct t {
+	struct harness_dir dir;
+	char project[64];
+	struct px_buf out, err;
+	char *databases[4]; /* created on the harness server, dropped in teardown */
+	size_t ndatabases;
+};
+
+static int setup(void **state)
+{
+	static int seq;
+	struct t *t = xcalloc(1, sizeof(*t));
+
+	harness_dir_create(&t->dir);
+	snprintf(t->project, sizeof(t->project), "pxdb-%d-%d", (int)getpid(), ++seq);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
+	struct px_error perr = PX_ERROR_INIT;
+	struct db_conn *c = NULL;
+	int left;
+
+	harness_track_project(t->project);
+	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
+			"1", NULL);
+	left = harness_cleanup();
+	if (t->ndatabases > 0 && db_connect(&c, harness_env("PRISYNC_TEST_PG_URL"), 5, &perr) == 0) {
+		for (size_t i = 0; i < t->ndatabases; i++)
+			db_database_drop(c, t->databases[i], true, &perr);
+		db_close(c);
+	}
+	for (size_t i = 0; i < t->ndatabases; i++)
+		free(t->databases[i]);
+	px_error_clear(&perr);
+	px_buf_release(&out);
+	px_buf_release(&err);
+	px_buf_release(&t->out);
+	px_buf_release(&t->err);
+	harness_dir_remove(&t->dir);
+	free(t);
+	return left == 0 ? 0 : -1;
+}
+
+static void write_file(const struct t *t, const char *rel, const char *text)
+{
+	struct px_error err = PX_ERROR_INIT;
+	char *path = px_path_join(t->dir.root, rel), *dir = px_path_dirname(path);
+
+	if (px_path_mkdir_p(dir, 0755, &err) < 0 ||
+	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
+		fail_msg("write %s: %s", rel, px_error_msg(&err));
+	free(dir);
+	free(path);
+}
+
+static const char schema_text[] = "datasource db {\n  provider = \"postgresql\"\n}\n"
+				  "model A {\n  id Int @id\n}\n";
+
+/* The JSON object of schema name in a db-check --json document. */
+static json_t *schema_of(json_t *doc, const char *name)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "schemas"), i, s)
+	{
+		if (strcmp(json_string_value(json_object_get(s, "schema")) ?: "", name) == 0)
+			return s;
+	}
+	fail_msg("no schema %s in the answer", name);
+	return NULL;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void no_password_in(const struct t *t, const char *what)
+{
+	const char *texts[] = {px_buf_cstr(&t->out), px_buf_cstr(&t->err)};
+
+	for (size_t i = 0; i < 2; i++) {
+		if (strstr(texts[i], password) != NULL || strstr(texts[i], wrong) != NULL)
+			fail_msg("%s printed a password:\n%s", what, texts[i]);
+	}
+}
+
+static void test_failure_classes(void **state)
+{
+	struct t *t = *state;
+	char *enc = db_url_encode_password(password), *enc_wrong = db_url_encode_password(wrong);
+	char *yaml = NULL;
+	json_error_t jerr;
+	json_t *doc, *s;
+	int rc;
+
+	write_file(t, "prisma/schema.prisma", schema_text);
+	xasprintf(&yaml,
+		  "x-test: &test\n"
+		  "  prisync-test.run: ${PRISYNC_TEST_RUN:-none}\n"
+		  "services:\n"
+		  "  db:\n"
+		  "    image: ${PRISYNC_TEST_IMAGE_POSTGRES}\n"
+		  "    labels: *test\n"
+		  "    environment:\n"
+		  "      POSTGRES_USER: app\n"
+		  "      POSTGRES_PASSWORD: '%s'\n"
+		  "      POSTGRES_DB: app\n"
+		  "    ports: [\"127.0.0.1::5432\"]\n"
+		  "    healthcheck:\n"
+		  "      test: [\"CMD\", \"pg_isready\", \"-U\", \"app\", \"-d\", \"app\"]\n"
+		  "      interval: 1s\n"
+		  "      retries: 60\n"
+		  "networks:\n"
+		  "  default:\n"
+		  "    labels: *test\n"
+		  "x-prisync:\n"
+		  "  schemas:\n"
+		  "    - {name: ok, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
+		  "       database-url: 'postgresql://app:%s@db:5432/app'}\n"
+		  "    - {name: prismaurl, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
+		  "       database-url: "
+		  "'postgresql://app:%s@db:5432/app?schema=other&connection_limit=5&pool_timeout=20'}\n"
+		  "    - {name: badpassword, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
+		  "       database-url: 'postgresql://app:%s@db:5432/app'}\n"
+		  "    - {name: nodb, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
+		  "       database-url: 'postgresql://app:%s@db:5432/nosuchdb'}\n"
+		  "    - {name: refused, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
+		  "       database-url: 'postgresql://app:%s@127.0.0.1:1/app'}\n",
+		  password, enc, enc, enc_wrong, enc, enc);
+	write_file(t, "compose.yaml", yaml);
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "up", "-d",
+			     "--wait", "--no-supervisor", NULL);
+	if (rc != 0)
+		fail_msg("up: %s", px_buf_cstr(&t->err));
+
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-check", "--json", "--retries", "0", "--timeout", "3", NULL);
+	no_password_in(t, "db-check --json");
+	assert_int_equal(rc, 2); /* one database cannot be reached */
+	doc = json_loads(px_buf_cstr(&t->out), 0, &jerr);
+	if (doc == NULL)
+		fail_msg("not JSON (%s): %s", jerr.text, px_buf_cstr(&t->out));
+
+	s = schema_of(doc, "ok");
+	assert_true(json_is_true(json_object_get(s, "reachable")));
+	assert_string_equal(str(json_object_get(s, "via"), "host"), "127.0.0.1");
+	assert_string_equal(str(s, "url"), "postgresql://app:****@db:5432/app");
+	assert_non_null(strstr(str(s, "serverVersion"), "15."));
+	assert_false(json_is_true(json_object_get(s, "managed"))); /* no _prisma_migrations */
+
+	s = schema_of(doc, "prismaurl");
+	assert_true(json_is_true(json_object_get(s, "reachable")));
+
+	s = schema_of(doc, "badpassword");
+	assert_false(json_is_true(json_object_get(s, "reachable")));
+	assert_string_equal(str(s, "failure"), "auth-failed");
+	assert_non_null(strstr(str(s, "error"), "password authentication failed"));
+
+	s = schema_of(doc, "nodb");
+	assert_string_equal(str(s, "failure"), "no-database");
+	assert_non_null(strstr(str(s, "recommendation"), "prisync db-create"));
+
+	s = schema_of(doc, "refused");
+	assert_string_equal(str(s, "failure"), "refused");
+	assert_non_null(strstr(str(s, "recommendation"), "prisync ps"));
+	json_decref(doc);
+
+	/* the screen says the same, and never the password either */
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-check", "--retries", "0", "--timeout", "3", NULL);
+	no_password_in(t, "db-check");
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(px_buf_cstr(&t->out), "reachable  no — auth-failed"));
+	assert_non_null(strstr(px_buf_cstr(&t->out), "database 'nosuchdb' does not exist"));
+	/* narrowed to the missing database: needs action, not unreachable */
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-check", "--schema", "nodb", NULL);
+	assert_int_equal(rc, 1);
+	assert_int_equal(harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p",
+					 t->project, "db-check", "--schema", "nosuch", NULL),
+			 2);
+	free(yaml);
+	free(enc);
+	free(enc_wrong);
+}
+
+/* A database of its own on the harness server, with _prisma_migrations as Prisma makes it. */
+static char *make_database(struct t *t, const char *suffix)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct db_conn *c = NULL;
+	char *name = NULL, *url = NULL;
+
+	xasprintf(&name, "pxdb_%d_%s", (int)getpid(), suffix);
+	if (db_connect(&c, harness_env("PRISYNC_TEST_PG_URL"), 5, &err) < 0 ||
+	    db_database_create(c, name, &err) < 0)
+		fail_msg("%s", px_error_msg(&err));
+	db_close(c);
+	t->databases[t->ndatabases++] = name;
+	xasprintf(&url, "postgresql://%s@127.0.0.1:%s/%s", harness_env("PRISYNC_TEST_PG_USER"),
+		  harness_env("PRISYNC_TEST_PG_PORT"), name);
+	return url;
+}
+
+static void sql(const char *url, const char *text)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct db_conn *c = NULL;
+
+	if (db_connect(&c, url, 5, &err) < 0 || db_exec(c, text, &err) < 0)
+		fail_msg("%s: %s", text, px_error_msg(&err));
+	db_close(c);
+}
+
+static char *checksum_of(const char *text)
+{
+	char sum[65];
+
+	assert_int_equal(prisma_checksum(text, strlen(text), sum), 0);
+	return xstrdup(sum);
+}
+
+static void expect_names(json_t *s, const char *key, const char *want)
+{
+	struct px_buf got = PX_BUF_INIT;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(s, key), i, v)
+		px_buf_addf(&got, "%s%s", i ? " " : "", json_string_value(v));
+	if (strcmp(px_buf_cstr(&got), want) != 0)
+		fail_msg("%s: got '%s', want '%s'", key, px_buf_cstr(&got), want);
+	px_buf_release(&got);
+}
+
+static void test_migration_states_two_databases(void **state)
+{
+	struct t *t = *state;
+	static const char *const names[] = {"20250101000000_applied", "20250102000000_modified",
+					    "20250103000000_failed", "20250104000000_rolled_back",
+					    "20250105000000_pending"};
+	char *a = make_database(t, "a"), *b = make_database(t, "b"), *yaml = NULL, *rows = NULL;
+	char *sum_applied, *sum_old, *sum_failed, *sum_rb;
+	json_error_t jerr;
+	json_t *doc, *s;
+	int rc;
+
+	write_file(t, "a/schema.prisma", schema_text);
+	write_file(t, "b/schema.prisma", schema_text);
+	for (size_t i = 0; i < 5; i++) {
+		char *rel = NULL, *text = NULL;
+
+		xasprintf(&rel, "a/migrations/%s/migration.sql", names[i]);
+		xasprintf(&text, "CREATE TABLE t%zu (id int);\n", i);
+		write_file(t, rel, text);
+		free(rel);
+		free(text);
+	}
+	write_file(t, "a/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	write_file(t, "b/migrations/20250101000000_init/migration.sql", "SELECT 1;\n");
+	write_file(t, "b/migrations/migration_lock.toml", "provider = \"mysql\"\n");
+	xasprintf(&yaml,
+		  "services:\n"
+		  "  app: {image: busybox}\n"
+		  "x-prisync:\n"
+		  "  schemas:\n"
+		  "    - {name: core, schema: a/schema.prisma, run-in: host, restart: [],\n"
+		  "       database-url: '%s'}\n"
+		  "    - {name: billing, schema: b/schema.prisma, run-in: host, restart: [],\n"
+		  "       database-url: '%s'}\n",
+		  a, b);
+	write_file(t, "compose.yaml", yaml);
+
+	/* the rows Prisma would have left: applied, applied then edited, failed, rolled
+	 * back, none for pending, and one from another branch */
+	sum_applied = checksum_of("CREATE TABLE t0 (id int);\n");
+	sum_old = checksum_of("CREATE TABLE before_the_edit (id int);\n");
+	sum_failed = checksum_of("CREATE TABLE t2 (id int);\n");
+	sum_rb = checksum_of("CREATE TABLE t3 (id int);\n");
+	sql(a, PRISMA_MIGRATIONS_TABLE_DDL);
+	xasprintf(&rows,
+		  "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, "
+		  "rolled_back_at, started_at, applied_steps_count) VALUES "
+		  "('1', '%s', now(), '%s', NULL, NULL, now() - interval '5 min', 1),"
+		  "('2', '%s', now(), '%s', NULL, NULL, now() - interval '4 min', 1),"
+		  "('3', '%s', NULL, '%s', 'ERROR: boom', NULL, now() - interval '3 min', 0),"
+		  "('4', '%s', NULL, '%s', NULL, now(), now() - interval '2 min', 0),"
+		  "('5', '%s', now(), '20240101000000_other_branch', NULL, NULL, "
+		  "now() - interval '6 min', 1)",
+		  sum_applied, names[0], sum_old, names[1], sum_failed, names[2], sum_rb, names[3],
+		  sum_applied);
+	sql(a, rows);
+
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-check", "--json", NULL);
+	assert_int_equal(rc, 1);
+	doc = json_loads(px_buf_cstr(&t->out), 0, &jerr);
+	if (doc == NULL)
+		fail_msg("not JSON (%s): %s", jerr.text, px_buf_cstr(&t->out));
+	s = schema_of(doc, "core");
+	assert_false(json_is_true(json_object_get(s, "upToDate")));
+	expect_names(s, "appliedMigrations", "20250101000000_applied");
+	expect_names(s, "modifiedMigrations", "20250102000000_modified");
+	expect_names(s, "failedMigrations", "20250103000000_failed");
+	expect_names(s, "rolledBackMigrations", "20250104000000_rolled_back");
+	/* what deploy would apply: a rolled-back migration is applied again */
+	expect_names(s, "pendingMigrations", "20250104000000_rolled_back 20250105000000_pending");
+	expect_names(s, "missingLocally", "20240101000000_other_branch");
+	assert_string_equal(str(s, "dbType"), "postgresql");
+	assert_non_null(str(s, "recommendation"));
+	s = schema_of(doc, "billing");
+	assert_true(json_is_true(json_object_get(s, "providerMismatch")));
+	assert_string_equal(str(s, "lockProvider"), "mysql");
+	json_decref(doc);
+
+	/* the screen: both databases, each with its next step */
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-check", NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(px_buf_cstr(&t->out), "core  (database-url in compose.yaml)"));
+	assert_non_null(strstr(px_buf_cstr(&t->out), "billing  (database-url in compose.yaml)"));
+	assert_non_null(strstr(px_buf_cstr(&t->out), "20240101000000_other_branch"));
+	assert_non_null(strstr(px_buf_cstr(&t->out), "missing locally"));
+	free(a);
+	free(b);
+	free(yaml);
+	free(rows);
+	free(sum_applied);
+	free(sum_old);
+	free(sum_failed);
+	free(sum_rb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_failure_classes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migration_states_two_databases, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("e2e_db_check", tests, NULL, NULL);
+}
