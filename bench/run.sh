@@ -26,8 +26,8 @@ while (($#)); do
 	esac
 done
 case $only in
-"" | startup | config | stack | watch) ;;
-*) echo "bench: unknown scenario '$only' (startup, config, stack, watch)" >&2; exit 2 ;;
+"" | startup | config | stack | watch | db) ;;
+*) echo "bench: unknown scenario '$only' (startup, config, stack, watch, db)" >&2; exit 2 ;;
 esac
 [[ -x $bin ]] || { echo "bench: '$bin' not found — run 'make' first" >&2; exit 2; }
 
@@ -88,3 +88,6 @@ fi
 
 # edit-to-restart and the idle supervisor, vs docker compose watch (bench/watch.sh)
 if [[ -z $only || $only == watch ]]; then "$here/watch.sh" "$bin" "$root"; fi
+
+# db-check vs a bare psql select 1 (bench/db.sh)
+if [[ -z $only || $only == db ]]; then "$here/db.sh" "$bin" "$root"; fi

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# db.sh - the db-check benchmark: `prisync db-check` of a database whose migrations are all
+# applied, against a bare `psql -Atc 'select 1'` to the same database (the floor: one
+# connection set-up and one round trip), runs alternating.  Target ratio <= 1.5.
+# The harness's throwaway PostgreSQL (tests/harness/env.sh), brought up for the run and down
+# after it; PRISYNC_BENCH_ENV=STATE_FILE uses a harness already up.
+#   bench/db.sh PRISYNC ROOT [RUNS]
+set -euo pipefail
+
+DB_TARGET=1.5
+
+db_main()
+{
+	local bin=$1 root=$2 runs=${3:-30} tmp state own="" dbname url a b ratio
+	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
+	# shellcheck source=bench/config.sh
+	source "$root/bench/config.sh"
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/prisync-bench.XXXXXX")
+	if [[ -n ${PRISYNC_BENCH_ENV:-} ]]; then
+		state=$PRISYNC_BENCH_ENV
+	else
+		state=$tmp/harness.env own=$state
+		if ! "$root/tests/harness/env.sh" up "$state" >"$tmp/harness.log" 2>&1; then
+			tail -5 "$tmp/harness.log" >&2
+			echo "bench db: the harness did not come up; skipped" >&2
+			"$root/tests/harness/env.sh" down "$state" >/dev/null 2>&1 || true
+			rm -rf "$tmp"
+			return 0
+		fi
+	fi
+	# shellcheck source=/dev/null
+	source "$state"
+	dbname=pxbench_db_$$
+	url="postgresql://$PRISYNC_TEST_PG_USER@127.0.0.1:$PRISYNC_TEST_PG_PORT/$dbname"
+	# shellcheck disable=SC2064 # expand now: the paths are fixed
+	trap "psql -q '$PRISYNC_TEST_PG_URL' -c 'DROP DATABASE IF EXISTS $dbname' >/dev/null 2>&1 || true
+		[[ -n '$own' ]] && '$root/tests/harness/env.sh' down '$own' >/dev/null 2>&1 || true
+		rm -rf '$tmp'" EXIT
+	psql -q "$PRISYNC_TEST_PG_URL" -c "CREATE DATABASE $dbname" >/dev/null
+	# a project whose one migration is applied: db-check's whole path, exit 0
+	mkdir -p "$tmp/p/prisma/migrations/20250101000000_init"
+	printf 'datasource db {\n  provider = "postgresql"\n}\n' >"$tmp/p/prisma/schema.prisma"
+	printf 'CREATE TABLE a (id int);\n' >"$tmp/p/prisma/migrations/20250101000000_init/migration.sql"
+	printf 'provider = "postgresql"\n' >"$tmp/p/prisma/migrations/migration_lock.toml"
+	cat >"$tmp/p/compose.yaml" <<EOF
+services:
+  app: {image: busybox}
+x-prisync:
+  schemas:
+    - {name: core, schema: prisma/schema.prisma, run-in: host, restart: [], database-url: '$url'}
+EOF
+	psql -q "$url" >/dev/null <<EOF
+CREATE TABLE _prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL,
+  finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ,
+  started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE a (id int);
+INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count)
+VALUES ('00000000-0000-4000-8000-000000000000',
+  '$(sha256sum "$tmp/p/prisma/migrations/20250101000000_init/migration.sql" | cut -c1-64)',
+  now(), '20250101000000_init', 1);
+EOF
+	if ! (cd "$tmp/p" && "$bin" db-check >"$tmp/check.out" 2>&1); then
+		cat "$tmp/check.out" >&2
+		echo "bench db: db-check does not pass on the prepared database" >&2
+		return 1
+	fi
+	# shellcheck disable=SC2034 # passed to cfg_pair by name
+	local -a pa=("$bin" db-check) pb=(psql -Atc 'select 1' "$url")
+	{
+		read -r a
+		read -r b
+	} < <(cfg_pair "$tmp/p" "$runs" pa pb)
+	ratio=$(awk -v x="${a%% *}" -v y="${b%% *}" 'BEGIN { printf "%.2f", (y > 0 ? x / y : 0) }')
+	printf '\n%-24s %10s %10s %8s\n' "db scenario" "prisync ms" "psql ms" ratio
+	printf '%-24s %10s %10s %8s\n' "db-check vs select 1" "${a%% *}" "${b%% *}" "$ratio"
+	printf '%-24s %10s %10s\n' "  p10-p90 (n)" "$(cfg_spread "$a")" "$(cfg_spread "$b")"
+	printf '%-24s %30s\n' "  target" "<= $DB_TARGET"
+	if awk -v r="$ratio" -v t="$DB_TARGET" 'BEGIN { exit !(r > t) }'; then
+		echo "db target MISSED: db-check / psql = $ratio (target <= $DB_TARGET)"
+	fi
+	echo "db-check vs prisma migrate status: not measured yet (needs Prisma's migrate offline)"
+}
+
+db_main "$@"
