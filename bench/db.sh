@@ -13,7 +13,7 @@ db_main()
 {
 	local bin=$1 root=$2 runs=${3:-30} tmp state own="" dbname url a b ratio
 	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-	# shellcheck source=bench/config.sh
+	# shellcheck source=config.sh
 	source "$root/bench/config.sh"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/prisync-bench.XXXXXX")
 	if [[ -n ${PRISYNC_BENCH_ENV:-} ]]; then

@@ -2,7 +2,7 @@
 # run.sh - prisync's benchmarks: each scenario measured over repeated runs, median and
 # spread printed in one table.  Targets are checked here, never by timed assertions in tests.
 #   bench/run.sh [--runs N] [--config-runs N] [--stack-runs N] [--up-runs N] [--bin PATH]
-#                [--only startup|config|stack|watch]
+#                [--only startup|config|stack|watch|db]
 # BENCH=NAME in the environment (make bench BENCH=config) is the same as --only NAME.
 set -euo pipefail
 
