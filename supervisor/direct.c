@@ -64,16 +64,8 @@ int sup_run_direct(struct engine *e, const struct compose_project *p, const char
 	unsigned id = 0;
 	bool all_ok = true;
 
-	if (schema != NULL && sup_schema_find(p, schema) == NULL) {
-		struct px_buf names = PX_BUF_INIT;
-
-		for (size_t i = 0; i < p->prisync.nschemas; i++)
-			px_buf_addf(&names, "%s%s", i ? ", " : "", p->prisync.schemas[i].name);
-		px_error_set(err, 0, "no schema named '%s' — schemas: %s", schema,
-			     names.len > 0 ? px_buf_cstr(&names) : "none");
-		px_buf_release(&names);
+	if (sup_schema_check(p, schema, err) < 0)
 		return -1;
-	}
 	if (p->prisync.nschemas == 0)
 		return px_error_set(err, ENOENT,
 				    "no Prisma schema found: add an x-prisync block to the compose "

@@ -149,6 +149,8 @@ struct sup_job *sup_find_job(struct sup *s, unsigned id);
 /* The status answer (new reference). */
 json_t *sup_status_json(struct sup *s);
 
+/* 0 when name is NULL or a schema of p, else -1 with "no schema named 'x' — schemas: ...". */
+int sup_schema_check(const struct compose_project *p, const char *name, struct px_error *err);
 /* The schema named name in p (NULL: NULL). */
 const struct compose_prisync_schema *sup_schema_find(const struct compose_project *p,
 						     const char *name);

@@ -192,6 +192,20 @@ json_t *sup_job_json(const struct sup_job *j)
 	return o;
 }
 
+int sup_schema_check(const struct compose_project *p, const char *name, struct px_error *err)
+{
+	struct px_buf names = PX_BUF_INIT;
+
+	if (name == NULL || sup_schema_find(p, name) != NULL)
+		return 0;
+	for (size_t i = 0; i < p->prisync.nschemas; i++)
+		px_buf_addf(&names, "%s%s", i ? ", " : "", p->prisync.schemas[i].name);
+	px_error_set(err, 0, "no schema named '%s' — schemas: %s", name,
+		     names.len > 0 ? px_buf_cstr(&names) : "none");
+	px_buf_release(&names);
+	return -1;
+}
+
 const struct compose_prisync_schema *sup_schema_find(const struct compose_project *p,
 						     const char *name)
 {
@@ -352,6 +366,14 @@ static int generate_in(struct sup_job *j, struct engine *e, const struct compose
 	return ret;
 }
 
+/* The executor's stack, visible to sup_job_cancel (NULL: detach). */
+static void job_stack(struct sup_job *j, struct stack *st)
+{
+	pthread_mutex_lock(&j->lock);
+	j->stack = st;
+	pthread_mutex_unlock(&j->lock);
+}
+
 static int fail(struct sup_job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(struct sup_job *j, const char *fmt, ...)
@@ -392,9 +414,7 @@ static int restart_and_wait(struct sup_job *j, struct engine *e, const struct co
 	j->phase = "restart";
 	if (stack_open(&st, e, p, NULL, &err) < 0)
 		goto out;
-	pthread_mutex_lock(&j->lock);
-	j->stack = st;
-	pthread_mutex_unlock(&j->lock);
+	job_stack(j, st);
 	if (atomic_load(&j->cancel) != 0 ||
 	    stack_restart(st, sc->restart.v, sc->restart.n, -1, &err) < 0)
 		goto out;
@@ -403,9 +423,7 @@ static int restart_and_wait(struct sup_job *j, struct engine *e, const struct co
 		goto out;
 	ret = 0;
 out:
-	pthread_mutex_lock(&j->lock);
-	j->stack = NULL;
-	pthread_mutex_unlock(&j->lock);
+	job_stack(j, NULL);
 	stack_free(st);
 	if (ret < 0) {
 		if (atomic_load(&j->cancel) != 0)
@@ -515,16 +533,12 @@ int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct comp
 	j->phase = "watch";
 	if (stack_open(&st, e, p, NULL, &err) < 0)
 		goto out;
-	pthread_mutex_lock(&j->lock);
-	j->stack = st;
-	pthread_mutex_unlock(&j->lock);
+	job_stack(j, st);
 	if (sup_devwatch_apply(j->dw, e, st, j->action, &err) < 0)
 		goto out;
 	ret = 0;
 out:
-	pthread_mutex_lock(&j->lock);
-	j->stack = NULL;
-	pthread_mutex_unlock(&j->lock);
+	job_stack(j, NULL);
 	stack_free(st);
 	j->restart_ns = mono_ns() - t0;
 	if (ret < 0) {
@@ -549,15 +563,11 @@ int sup_job_execute_reload(struct sup_job *j, struct engine *e)
 	j->phase = "converge";
 	if (stack_open(&st, e, j->reload, NULL, &err) < 0)
 		goto out;
-	pthread_mutex_lock(&j->lock);
-	j->stack = st;
-	pthread_mutex_unlock(&j->lock);
+	job_stack(j, st);
 	if (atomic_load(&j->cancel) == 0 && stack_up(st, &up, &err) == 0)
 		ret = 0;
 out:
-	pthread_mutex_lock(&j->lock);
-	j->stack = NULL;
-	pthread_mutex_unlock(&j->lock);
+	job_stack(j, NULL);
 	stack_free(st);
 	j->restart_ns = mono_ns() - t0;
 	if (ret < 0) {

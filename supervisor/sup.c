@@ -430,16 +430,8 @@ int sup_request(struct sup *s, const char *schema, bool generate_only, unsigned 
 	const struct compose_project *p = s->project;
 	size_t n = 0;
 
-	if (schema != NULL && sup_schema_find(p, schema) == NULL) {
-		struct px_buf names = PX_BUF_INIT;
-
-		for (size_t i = 0; i < p->prisync.nschemas; i++)
-			px_buf_addf(&names, "%s%s", i ? ", " : "", p->prisync.schemas[i].name);
-		px_error_set(err, 0, "no schema named '%s' — schemas: %s", schema,
-			     names.len > 0 ? px_buf_cstr(&names) : "none");
-		px_buf_release(&names);
+	if (sup_schema_check(p, schema, err) < 0)
 		return -1;
-	}
 	for (size_t i = 0; i < p->prisync.nschemas; i++) {
 		const char *name = p->prisync.schemas[i].name;
 		struct sup_job *j;
