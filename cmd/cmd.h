@@ -44,6 +44,7 @@ extern const struct cmd cmd_watch;
 extern const struct cmd cmd_sync;
 extern const struct cmd cmd_generate;
 extern const struct cmd cmd_db_check;
+extern const struct cmd cmd_migrate;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);
@@ -96,5 +97,44 @@ int cmd_sync_via(int fd, const char *schema, bool generate_only, bool json,
 int cmd_supervise_detached(struct cmd_stack *cs, struct cmd_ctx *ctx, struct px_error *err);
 /* Stop project's supervisor, if one runs (SIGTERM, then wait for its lock). */
 int cmd_stop_supervisor(const char *project, struct px_error *err);
+
+/* ---- A schema's database (dbconn.c), for db-check and migrate ---- */
+
+struct db_conn;
+struct db_probe_opts;
+struct prisma_migration_row;
+
+/* What the commands share while reaching the databases of one project. */
+struct cmd_db_ctx {
+	const struct compose_project *p; /* borrowed */
+	struct engine *engine;           /* opened when a URL first names a compose service */
+	bool engine_tried;
+};
+void cmd_db_ctx_release(struct cmd_db_ctx *cx);
+
+/* Where a schema's database is, as far as cmd_db_target() got (all owned). */
+struct cmd_db_target {
+	char *url;             /* the raw URL: holds the password, never print it */
+	char *where;           /* where the URL came from; NULL when it could not be resolved */
+	char *masked;          /* the URL safe to print */
+	char *schema;          /* the URL's schema= (Prisma's default: public) */
+	char **keys, **values; /* libpq's parameters (db_url_conninfo), NULL until built */
+};
+
+/* Resolve sc's URL, parse it, route a compose service it names (through the engine when
+ * one answers) and build libpq's parameters.  On failure t holds what was found before
+ * (where is NULL when the URL itself could not be resolved); release t either way. */
+int cmd_db_target(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
+		  struct cmd_db_target *t, struct px_error *err);
+void cmd_db_target_release(struct cmd_db_target *t);
+/* cmd_db_target, then db_probe with o: *out connected, or an error naming the database
+ * (masked), why it failed and what to do. */
+int cmd_db_open(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
+		const struct db_probe_opts *o, struct cmd_db_target *t, struct db_conn **out,
+		struct px_error *err);
+/* The rows of _prisma_migrations, oldest first (owned: prisma_migration_rows_free), and
+ * whether the table exists where the connection's search_path points (no rows then). */
+int cmd_db_migration_rows(struct db_conn *c, bool *has_table, struct prisma_migration_row **rows,
+			  size_t *n, struct px_error *err);
 
 #endif

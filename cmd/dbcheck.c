@@ -18,13 +18,6 @@ struct check_opts {
 	bool json;
 };
 
-/* The engine, opened only when a URL names a compose service. */
-struct check_ctx {
-	const struct compose_project *p;
-	struct engine *engine;
-	bool engine_tried;
-};
-
 static const char *version_text(int v, char *buf, size_t len)
 {
 	if (v >= 100000)
@@ -32,85 +25,6 @@ static const char *version_text(int v, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%d.%d.%d", v / 10000, v / 100 % 100, v % 100);
 	return buf;
-}
-
-/* The routes to compose services the URL's hosts name: from the running containers first
- * (ephemeral ports, container addresses), then what compose.yaml alone says. */
-static void route_services(struct check_ctx *cx, const struct db_url *u, struct db_host_map *map)
-{
-	for (size_t i = 0; i < u->nhosts; i++) {
-		const char *name = u->hosts[i].name;
-		unsigned port = u->hosts[i].port != 0 ? u->hosts[i].port : 5432;
-		struct px_error err = PX_ERROR_INIT;
-		char *host = NULL;
-		int hport = 0;
-
-		if (compose_project_service(cx->p, name) == NULL)
-			continue;
-		if (!cx->engine_tried) {
-			cx->engine_tried = true;
-			if (engine_open(&cx->engine, NULL, &err) < 0 || engine_ping(cx->engine, &err) < 0) {
-				px_debug("no engine to find service '%s': %s", name, px_error_msg(&err));
-				engine_free(cx->engine);
-				cx->engine = NULL;
-				px_error_clear(&err);
-			}
-		}
-		if (cx->engine != NULL &&
-		    stack_service_address(cx->engine, cx->p->name, name, (int)port, &host, &hport,
-					  &err) == 0)
-			db_host_map_add(map, name, port, host, (unsigned)hport);
-		px_error_clear(&err);
-		free(host);
-	}
-	db_host_map_add_compose(map, cx->p);
-}
-
-/* _prisma_migrations as rows (oldest first), aliased so that every column has a name. */
-static const char list_rows_sql[] =
-    "SELECT id, migration_name, checksum, logs, "
-    "(extract(epoch FROM started_at) * 1000000)::bigint AS started_us, "
-    "(extract(epoch FROM finished_at) * 1000000)::bigint AS finished_us, "
-    "(extract(epoch FROM rolled_back_at) * 1000000)::bigint AS rolled_back_us, "
-    "applied_steps_count FROM _prisma_migrations ORDER BY started_at ASC";
-
-static char *dup_field(const json_t *row, const char *key)
-{
-	const char *v = json_string_value(json_object_get(row, key));
-
-	return v != NULL ? xstrdup(v) : NULL;
-}
-
-static int64_t us_field(const json_t *row, const char *key)
-{
-	const char *v = json_string_value(json_object_get(row, key));
-
-	return v != NULL ? strtoll(v, NULL, 10) * 1000 : 0;
-}
-
-static struct prisma_migration_row *rows_from_json(const json_t *rows, size_t *n)
-{
-	struct prisma_migration_row *v = xcalloc(json_array_size(rows) + 1, sizeof(*v));
-	const json_t *r;
-	size_t i;
-
-	json_array_foreach(rows, i, r)
-	{
-		v[i].id = dup_field(r, "id");
-		v[i].name = dup_field(r, "migration_name");
-		v[i].checksum = dup_field(r, "checksum");
-		v[i].logs = dup_field(r, "logs");
-		v[i].started_at_ns = us_field(r, "started_us");
-		v[i].finished_at_ns = us_field(r, "finished_us");
-		v[i].rolled_back_at_ns = us_field(r, "rolled_back_us");
-		v[i].finished = json_is_string(json_object_get(r, "finished_us"));
-		v[i].rolled_back = json_is_string(json_object_get(r, "rolled_back_us"));
-		v[i].applied_steps =
-		    (int)strtol(json_string_value(json_object_get(r, "applied_steps_count")) ?: "0",
-				NULL, 10);
-	}
-	*n = json_array_size(rows);
-	return v;
 }
 
 static void print_report(const struct prisma_migration_report *r, const char *dir)
@@ -144,24 +58,15 @@ static int check_migrations(struct db_conn *c, const struct compose_project *p,
 	struct prisma_migration_dir local = {0};
 	struct prisma_migration_report report = {0};
 	struct prisma_migration_row *rows = NULL;
-	json_t *jrows = NULL, *jr;
-	char *managed = NULL;
+	json_t *jr;
 	size_t nrows = 0;
 	bool has_table;
 	int rc = CHECK_ACTION;
 
 	if (prisma_migrations_read(sc->migrations, &local, &err) < 0)
 		goto fail;
-	/* the table lives where search_path (the URL's schema=) points */
-	if (db_query_value(c, "SELECT to_regclass('_prisma_migrations') IS NOT NULL", 0, NULL,
-			   &managed, &err) < 0)
+	if (cmd_db_migration_rows(c, &has_table, &rows, &nrows, &err) < 0)
 		goto fail;
-	has_table = managed != NULL && managed[0] == 't';
-	if (has_table) {
-		if (db_query_json(c, list_rows_sql, 0, NULL, &jrows, &err) < 0)
-			goto fail;
-		rows = rows_from_json(jrows, &nrows);
-	}
 	if (prisma_migration_status(&local, rows, nrows, has_table, NULL, &report) < 0) {
 		px_error_set(&err, 0, "cannot compare the migrations");
 		goto fail;
@@ -189,56 +94,46 @@ out:
 	prisma_migration_report_release(&report);
 	prisma_migration_rows_free(rows, nrows);
 	prisma_migration_dir_release(&local);
-	json_decref(jrows);
-	free(managed);
 	px_error_clear(&err);
 	return rc;
 }
 
-static int check_schema(struct check_ctx *cx, const struct compose_prisync_schema *sc,
+static int check_schema(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
 			const struct check_opts *co, json_t *all)
 {
 	struct px_error err = PX_ERROR_INIT;
-	struct db_url u = {0};
-	struct db_host_map map = {0};
+	struct cmd_db_target t;
 	struct db_probe pr = {0};
 	struct db_conn *c = NULL;
-	char **keys = NULL, **values = NULL;
-	char *url = NULL, *where = NULL, *masked = NULL, *explain = NULL, *dir = NULL;
+	char *explain = NULL;
 	json_t *o = json_object();
-	int rc = CHECK_ACTION;
+	int rc = CHECK_ACTION, trc;
 	char ver[32];
 
 	json_object_set_new(o, "schema", json_string(sc->name));
 	json_object_set_new(o, "dbType", json_string("postgresql"));
-	if (db_url_resolve(cx->p, sc, &url, &where, NULL, &err) < 0) {
+	trc = cmd_db_target(cx, sc, &t, &err);
+	if (t.where == NULL) {
 		json_object_set_new(o, "error", json_string(px_error_msg(&err)));
 		if (!co->json)
 			printf("%s\n  database   %s\n", sc->name, px_error_msg(&err));
 		goto out;
 	}
-	masked = db_url_mask(url);
-	json_object_set_new(o, "source", json_string(where));
-	json_object_set_new(o, "url", json_string(masked));
+	json_object_set_new(o, "source", json_string(t.where));
+	if (t.masked != NULL)
+		json_object_set_new(o, "url", json_string(t.masked));
 	if (!co->json)
-		printf("%s  (%s)\n  database   %s\n", sc->name, where, masked);
-	if (db_url_parse(url, &u, &err) < 0) {
-		json_object_set_new(o, "error", json_string(px_error_msg(&err)));
-		if (!co->json)
-			printf("  error      %s\n", px_error_msg(&err));
-		goto out;
-	}
-	route_services(cx, &u, &map);
-	dir = sc->schema_is_dir ? xstrdup(sc->schema) : px_path_dirname(sc->schema);
-	if (db_url_conninfo(&u, &map, dir, &keys, &values, &err) < 0) {
+		printf("%s  (%s)\n  database   %s\n", sc->name, t.where,
+		       t.masked != NULL ? t.masked : "");
+	if (trc < 0) {
 		json_object_set_new(o, "error", json_string(px_error_msg(&err)));
 		if (!co->json)
 			printf("  error      %s\n", px_error_msg(&err));
 		goto out;
 	}
 	{
-		const char *addr = db_conninfo_get(keys, values, "hostaddr");
-		const char *port = db_conninfo_get(keys, values, "port");
+		const char *addr = db_conninfo_get(t.keys, t.values, "hostaddr");
+		const char *port = db_conninfo_get(t.keys, t.values, "port");
 
 		if (addr != NULL) {
 			json_object_set_new(o, "via", json_pack("{s:s,s:s?}", "host", addr, "port",
@@ -247,11 +142,11 @@ static int check_schema(struct check_ctx *cx, const struct compose_prisync_schem
 				printf("  via        %s:%s\n", addr, port != NULL ? port : "5432");
 		}
 	}
-	if (db_probe(&c, (const char *const *)keys, (const char *const *)values, &co->probe,
+	if (db_probe(&c, (const char *const *)t.keys, (const char *const *)t.values, &co->probe,
 		     &pr) < 0) {
 		char *msg = pr.error != NULL ? px_mask_urls(pr.error) : xstrdup("");
 
-		explain = db_failure_explain(pr.failure, keys, values);
+		explain = db_failure_explain(pr.failure, t.keys, t.values);
 		json_object_set_new(o, "reachable", json_false());
 		json_object_set_new(o, "failure", json_string(db_failure_name(pr.failure)));
 		json_object_set_new(o, "error", json_string(msg));
@@ -280,15 +175,9 @@ out:
 	json_array_append_new(all, o);
 	db_close(c);
 	db_probe_release(&pr);
-	db_conninfo_free(keys, values);
-	db_host_map_release(&map);
-	db_url_release(&u);
+	cmd_db_target_release(&t);
 	px_error_clear(&err);
-	free(url);
-	free(where);
-	free(masked);
 	free(explain);
-	free(dir);
 	return rc;
 }
 
@@ -304,7 +193,7 @@ static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct check_opts co = {{3, 5}, false};
-	struct check_ctx cx = {0};
+	struct cmd_db_ctx cx = {0};
 	struct compose_project_ref ref = {0};
 	struct compose_project *p = NULL;
 	struct px_error err = PX_ERROR_INIT;
@@ -391,7 +280,7 @@ static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
 out:
 	fflush(stdout);
 	json_decref(all);
-	engine_free(cx.engine);
+	cmd_db_ctx_release(&cx);
 	compose_project_free(p);
 	compose_project_ref_release(&ref);
 	px_error_clear(&err);

@@ -23,6 +23,7 @@ static const struct cmd *const commands[] = {
     &cmd_sync,
     &cmd_generate,
     &cmd_db_check,
+    &cmd_migrate,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

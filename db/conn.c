@@ -1,13 +1,10 @@
 /* conn.c - libpq connections and the few statements the other db/ parts build on. */
 #include "db/db.h"
+#include "db/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct db_conn {
-	PGconn *pg;
-};
 
 int db_connect_params(struct db_conn **out, const char *const *keys, const char *const *values,
 		      int timeout_s, struct px_error *err)

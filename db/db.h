@@ -241,4 +241,22 @@ int db_probe(struct db_conn **out, const char *const *keys, const char *const *v
 	     const struct db_probe_opts *o, struct db_probe *res);
 void db_probe_release(struct db_probe *res);
 
+/* ---- Migrations: the libpq side of migrate deploy and resolve (db/migrate.c) ------------- */
+
+/* Take the session-level advisory lock key (pg_advisory_lock), waiting at most timeout_s
+ * seconds (<= 0: as long as it takes).  It is held until the connection closes.  After
+ * the deadline: -1 with err->sqlstate "55P03" and a message naming the lock. */
+int db_advisory_lock(struct db_conn *c, long long key, int timeout_s, struct px_error *err);
+
+/* Run one parameterised statement (text parameters, types inferred); rows are ignored. */
+int db_exec_params(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+		   struct px_error *err);
+
+/* Run script (any number of statements) in one simple-query call, as Prisma runs a
+ * migration.  On failure: -1, err carries the SQLSTATE, and *db_error (owned) is the
+ * server's error as Prisma's engine records it: "SEVERITY: message", "\nDETAIL: ...",
+ * "\nHINT: ...", then a "Position:" excerpt of the script when the server gave one.
+ * *db_error is NULL on success. */
+int db_exec_script(struct db_conn *c, const char *script, char **db_error, struct px_error *err);
+
 #endif
