@@ -45,6 +45,8 @@ extern const struct cmd cmd_sync;
 extern const struct cmd cmd_generate;
 extern const struct cmd cmd_db_check;
 extern const struct cmd cmd_migrate;
+extern const struct cmd cmd_db_create;
+extern const struct cmd cmd_db_reset;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);

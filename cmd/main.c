@@ -24,6 +24,8 @@ static const struct cmd *const commands[] = {
     &cmd_generate,
     &cmd_db_check,
     &cmd_migrate,
+    &cmd_db_create,
+    &cmd_db_reset,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

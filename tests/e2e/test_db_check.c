@@ -359,11 +359,98 @@ static void test_migration_states_two_databases(void **state)
 	free(sum_rb);
 }
 
+/* db-create: the database made once, left alone after; db-reset: refused unconfirmed or for
+ * a host elsewhere, else dropped (sessions still connected ended), created, migrated. */
+static void test_db_create_and_reset(void **state)
+{
+	struct t *t = *state;
+	struct px_error err = PX_ERROR_INIT;
+	struct db_conn *held = NULL;
+	char *yaml = NULL, *url = NULL, *name = NULL, *one = NULL;
+	int rc;
+
+	xasprintf(&name, "pxdb_%d_c", (int)getpid());
+	t->databases[t->ndatabases++] = xstrdup(name); /* dropped in teardown */
+	xasprintf(&url, "postgresql://%s@127.0.0.1:%s/%s", harness_env("PRISYNC_TEST_PG_USER"),
+		  harness_env("PRISYNC_TEST_PG_PORT"), name);
+	write_file(t, "prisma/schema.prisma", schema_text);
+	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
+		   "CREATE TABLE a (id int);\n");
+	xasprintf(&yaml,
+		  "services:\n"
+		  "  app: {image: busybox}\n"
+		  "x-prisync:\n"
+		  "  schemas:\n"
+		  "    - {name: main, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
+		  "       generate: [\"true\"], database-url: '%s'}\n"
+		  "    - {name: far, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
+		  "       generate: [\"true\"], database-url: 'postgresql://u:p@db.example.invalid/x'}\n",
+		  url);
+	write_file(t, "compose.yaml", yaml);
+
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-check", "--schema", "main", "--retries", "0", NULL);
+	assert_int_equal(rc, 1); /* missing database: needs action */
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-create", "--schema", "main", NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "database '"));
+	assert_non_null(strstr(px_buf_cstr(&t->err), "' created"));
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-create", "--schema", "main", NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "already exists"));
+
+	/* unconfirmed (no terminal, no --yes), or elsewhere without --force: refused */
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-reset", "--schema", "main", NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "not confirmed — run with --yes"));
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-reset", "--schema", "far", "--yes", NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "needs --force"));
+
+	/* a session still connected does not stop the reset */
+	sql(url, "CREATE TABLE leftover (id int)");
+	if (db_connect(&held, url, 5, &err) < 0)
+		fail_msg("%s", px_error_msg(&err));
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-reset", "--schema", "main", "--yes", "--no-sync", NULL);
+	if (rc != 0)
+		fail_msg("db-reset: %s%s", px_buf_cstr(&t->out), px_buf_cstr(&t->err));
+	assert_non_null(strstr(px_buf_cstr(&t->out), "Applying migration `20250101000000_init`"));
+	assert_int_equal(db_query_value(held, "SELECT 1", 0, NULL, &one, &err), -1); /* ended */
+	px_error_clear(&err);
+	db_close(held);
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			     "db-check", "--schema", "main", "--json", NULL);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(px_buf_cstr(&t->out), "\"upToDate\": true"));
+	{
+		char *gone = NULL;
+		struct db_conn *c = NULL;
+
+		if (db_connect(&c, url, 5, &err) < 0 ||
+		    db_query_value(c, "SELECT to_regclass('leftover') IS NULL", 0, NULL, &gone,
+				   &err) < 0)
+			fail_msg("%s", px_error_msg(&err));
+		assert_string_equal(gone, "t"); /* the old data went with the old database */
+		free(gone);
+		db_close(c);
+	}
+	free(one);
+	free(yaml);
+	free(url);
+	free(name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_failure_classes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_states_two_databases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_db_create_and_reset, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("e2e_db_check", tests, NULL, NULL);
