@@ -42,7 +42,7 @@ int db_probe(struct db_conn **out, const char *const *keys, const char *const *v
 	*out = NULL;
 	for (int i = 0; i < attempts; i++) {
 		struct px_error err = PX_ERROR_INIT;
-		int64_t t0 = mono_ns();
+		int64_t t0;
 		char *one = NULL;
 
 		if (i > 0) {
