@@ -347,6 +347,10 @@ static bool file_counts(struct watcher *w, const char *path)
 
 		if (!r->dir && strcmp(path, r->path) == 0)
 			return true;
+		/* a directory root that did not exist at start and turned up as a file: the
+		 * file itself is the change (a develop.watch path can be either) */
+		if (r->dir && strcmp(path, r->path) == 0)
+			return w->want == NULL || w->want(w->want_data, path);
 		if (r->dir && under(path, r->path) && strcmp(path, r->path) != 0)
 			return (w->want == NULL || w->want(w->want_data, path)) &&
 			       !git_ignored(w, path, false);

@@ -373,6 +373,17 @@ static void test_gitignored_tree_holds_no_watch(void **state)
 	free(src);
 }
 
+/* A directory root not there at start that turns up as a file: that file counts. */
+static void test_missing_dir_root_turns_up_as_file(void **state)
+{
+	struct t *t = *state;
+
+	start(t, (const char *[]){"later/", NULL}, 20, 1000, NULL);
+	put(t, "later", "x");
+	expect_batches(t, 1);
+	assert_string_equal(batch(t, 0), "+later\n");
+}
+
 /* The watcher thread held up (its filter blocks) while far more events than the kernel
  * queues arrive: the overflow is not silent, a batch says "resync everything". */
 static int gate[2] = {-1, -1};
@@ -611,6 +622,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_directory_root_follows_new_and_renamed_dirs,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gitignored_tree_holds_no_watch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_dir_root_turns_up_as_file, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_overflow_is_a_full_resync, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_out_of_watches_is_said_and_survived, setup,
 					    teardown),
