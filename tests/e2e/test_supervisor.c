@@ -766,6 +766,56 @@ static void test_sync_generate_and_timeout(void **state)
 	assert_non_null(strstr(px_buf_cstr(&t->err), "timed out after 2 s"));
 }
 
+static char *in_service(const struct t *t, const char *service, const char *const *argv,
+			int *code);
+
+/* A generator running in the app container (run-in) that hangs: killed in the container at
+ * the deadline (the engine has no "stop this exec": prisync kills its process tree). */
+static void test_container_generator_timeout(void **state)
+{
+	struct t *t = *state;
+	int rc, code;
+	char *out;
+
+	write_file(t, schema_file, "model A { id Int @id }\n");
+	write_file(t, "compose.yaml",
+		   "services:\n"
+		   "  app:\n"
+		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+		   "    volumes: [\".:/app\"]\n"
+		   "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.1; "
+		   "done\"]\n"
+		   "networks:\n"
+		   "  default:\n"
+		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+		   "x-prisync:\n"
+		   "  generate-timeout: 2s\n"
+		   "  schemas:\n"
+		   "    - name: core\n"
+		   "      schema: prisma/schema.prisma\n"
+		   "      generate: [\"sh\", \"-c\", \"echo $$$$ > /tmp/gen.pid; exec sleep 600\"]\n"
+		   "      run-in: app\n"
+		   "      restart: []\n");
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "up", "-d",
+			     "--no-supervisor", NULL);
+	if (rc != 0)
+		fail_msg("up: %s", px_buf_cstr(&t->err));
+	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "sync",
+			     NULL);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(px_buf_cstr(&t->err), "timed out after 2 s"));
+	/* the sleep it started is gone from the container */
+	out = in_service(t, "app",
+			 (const char *[]){"sh", "-c", "kill -0 $(cat /tmp/gen.pid) 2>/dev/null", NULL},
+			 &code);
+	free(out);
+	assert_int_not_equal(code, 0);
+	out = in_service(t, "app", (const char *[]){"cat", "/tmp/gen.pid", NULL}, &code);
+	assert_int_equal(code, 0); /* it did run there */
+	free(out);
+}
+
 static bool app_has_env(void *data)
 {
 	const struct t *t = data;
@@ -1301,6 +1351,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failing_generator, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_generate_and_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_compose_edit_reloads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_container_generator_timeout, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_develop_watch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreground_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prisma_edit_reaches_app, setup, teardown),
