@@ -68,6 +68,10 @@ struct cmd_stack {
 	struct stack *stack;
 };
 
+/* Resolve and load the project of the current directory and the global flags (warnings
+ * printed when asked); ref and *p are the caller's to release, also after a failure. */
+int cmd_project_load(struct cmd_ctx *ctx, struct compose_project_ref *ref,
+		     struct compose_project **p, bool warnings, struct px_error *err);
 /* Load the project as `config` does (warnings printed), open and ping the engine; with
  * signals, block SIGINT and SIGTERM (before any thread starts) so that the stack takes
  * them as an interrupt of its operation.  On failure everything is released; cs is

@@ -199,7 +199,6 @@ static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct px_error err = PX_ERROR_INIT;
 	const char *only = NULL;
 	json_t *all = json_array();
-	char *cwd = NULL;
 	int opt, worst = CHECK_OK, n;
 
 	opterr = 0;
@@ -232,11 +231,7 @@ static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error(&cmd_db_check, "unexpected argument '%s'", argv[optind]);
-	cwd = getcwd(NULL, 0);
-	if (cwd == NULL || compose_project_resolve(&ref, &ctx->opts, cwd, &err) < 0 ||
-	    compose_load(&p, &ref, &ctx->opts, &err) < 0) {
-		if (cwd == NULL)
-			px_error_set(&err, errno, "cannot get the current directory");
+	if (cmd_project_load(ctx, &ref, &p, false, &err) < 0) {
 		px_error_log("%s", px_error_msg(&err));
 		worst = CMD_FAILED;
 		goto out;
@@ -284,7 +279,6 @@ out:
 	compose_project_free(p);
 	compose_project_ref_release(&ref);
 	px_error_clear(&err);
-	free(cwd);
 	return worst;
 }
 

@@ -168,7 +168,6 @@ static int run(const struct cmd *c, struct cmd_ctx *ctx, int argc, char **argv, 
 	struct compose_project *p = NULL;
 	struct px_error err = PX_ERROR_INIT;
 	struct cmd_db_ctx cx = {0};
-	char *cwd = NULL;
 	bool known = false;
 	int opt, rc = CMD_FAILED;
 
@@ -196,13 +195,7 @@ static int run(const struct cmd *c, struct cmd_ctx *ctx, int argc, char **argv, 
 	}
 	if (optind < argc)
 		return cmd_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	cwd = getcwd(NULL, 0);
-	if (cwd == NULL) {
-		px_error_set(&err, errno, "cannot get the current directory");
-		goto out;
-	}
-	if (compose_project_resolve(&ref, &ctx->opts, cwd, &err) < 0 ||
-	    compose_load(&p, &ref, &ctx->opts, &err) < 0)
+	if (cmd_project_load(ctx, &ref, &p, false, &err) < 0)
 		goto out;
 	cx.p = p;
 	for (size_t i = 0; i < p->prisync.nschemas; i++) {
@@ -241,7 +234,6 @@ out:
 	cmd_db_ctx_release(&cx);
 	compose_project_free(p);
 	compose_project_ref_release(&ref);
-	free(cwd);
 	return rc;
 }
 

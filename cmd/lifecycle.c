@@ -22,26 +22,36 @@ static void print_warnings(const struct compose_strv *w)
 	}
 }
 
+int cmd_project_load(struct cmd_ctx *ctx, struct compose_project_ref *ref,
+		     struct compose_project **p, bool warnings, struct px_error *err)
+{
+	char *cwd = getcwd(NULL, 0);
+	int rc = -1;
+
+	*p = NULL;
+	if (cwd == NULL)
+		return px_error_set(err, errno, "cannot get the current directory");
+	if (compose_project_resolve(ref, &ctx->opts, cwd, err) == 0 &&
+	    compose_load(p, ref, &ctx->opts, err) == 0)
+		rc = 0;
+	free(cwd);
+	if (rc == 0 && warnings)
+		print_warnings(&(*p)->warnings);
+	return rc;
+}
+
 int cmd_stack_open(struct cmd_stack *cs, struct cmd_ctx *ctx, bool progress, bool signals,
 		   struct px_error *err)
 {
 	static const int sigs[] = {SIGINT, SIGTERM};
-	char *cwd = NULL;
 
 	memset(cs, 0, sizeof(*cs));
 	/* blocked before any thread exists, so every thread inherits the mask and the
 	 * signals wait for a signalfd instead of killing the process mid-operation */
 	if (signals && px_block_signals(sigs, 2, NULL, err) < 0)
 		return -1;
-	cwd = getcwd(NULL, 0);
-	if (cwd == NULL) {
-		px_error_set(err, errno, "cannot get the current directory");
+	if (cmd_project_load(ctx, &cs->ref, &cs->project, true, err) < 0)
 		goto fail;
-	}
-	if (compose_project_resolve(&cs->ref, &ctx->opts, cwd, err) < 0 ||
-	    compose_load(&cs->project, &cs->ref, &ctx->opts, err) < 0)
-		goto fail;
-	print_warnings(&cs->project->warnings);
 	if (engine_open(&cs->engine, NULL, err) < 0 || engine_ping(cs->engine, err) < 0)
 		goto fail;
 	if (progress)
@@ -49,10 +59,8 @@ int cmd_stack_open(struct cmd_stack *cs, struct cmd_ctx *ctx, bool progress, boo
 	if (stack_open(&cs->stack, cs->engine, cs->project, cs->progress, err) < 0)
 		goto fail;
 	stack_set_signals(cs->stack, signals);
-	free(cwd);
 	return 0;
 fail:
-	free(cwd);
 	cmd_stack_close(cs);
 	return -1;
 }

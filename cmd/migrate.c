@@ -458,7 +458,6 @@ static int migrate_run(struct cmd_ctx *ctx, int argc, char **argv)
 	enum resolve_op op = RESOLVE_NONE;
 	const char *only = NULL, *name = NULL, *env;
 	bool resolve = false, no_sync = false;
-	char *cwd = NULL;
 	int opt, rc = CMD_OK;
 
 	if (argc > 1 && strcmp(argv[1], "resolve") == 0) {
@@ -520,11 +519,7 @@ static int migrate_run(struct cmd_ctx *ctx, int argc, char **argv)
 	env = getenv("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK");
 	mo.lock = env == NULL || env[0] == '\0';
 
-	cwd = getcwd(NULL, 0);
-	if (cwd == NULL || compose_project_resolve(&ref, &ctx->opts, cwd, &err) < 0 ||
-	    compose_load(&p, &ref, &ctx->opts, &err) < 0) {
-		if (cwd == NULL)
-			px_error_set(&err, errno, "cannot get the current directory");
+	if (cmd_project_load(ctx, &ref, &p, false, &err) < 0) {
 		px_error_log("%s", px_error_msg(&err));
 		rc = CMD_FAILED;
 		goto out;
@@ -578,7 +573,6 @@ out:
 	compose_project_free(p);
 	compose_project_ref_release(&ref);
 	px_error_clear(&err);
-	free(cwd);
 	return rc;
 }
 
