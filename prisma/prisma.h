@@ -398,4 +398,120 @@ void prisma_migration_report_release(struct prisma_migration_report *r);
  */
 json_t *prisma_migration_report_json(const struct prisma_migration_report *r);
 
+/*
+ * Client freshness (prisma/client.c): is the generated Prisma Client built from the
+ * current schema by the installed Prisma?  Facts checked on real generates (Prisma
+ * 6.19, 7.10):
+ *
+ *   prisma-client-js   <output>/index.js (also edge.js) holds the client config as a
+ *                      JSON object: "clientVersion": "x.y.z", "inlineSchema": "<the
+ *                      schema as a JSON string>"; <output>/schema.prisma holds the same
+ *                      text (byte for byte).  Default output: node_modules/.prisma/client.
+ *   prisma-client      (Prisma 7) <output>/internal/class.ts: `const config = {
+ *                      "clientVersion": ..., "inlineSchema": "..." }` -- keys quoted too.
+ *
+ * The embedded schema is `prisma format`ted (aligned columns), so it is compared token
+ * by token, never byte by byte.  A schema folder is embedded as its *.prisma files
+ * formatted and concatenated in the order prisma_schema_read() reads them.
+ */
+
+enum prisma_token_kind {
+	PRISMA_TOK_IDENT,  /* [A-Za-z_][A-Za-z0-9_-]* (keywords too) */
+	PRISMA_TOK_NUMBER, /* -?[0-9]+(.[0-9]+)? */
+	PRISMA_TOK_STRING, /* text: the decoded value, without the quotes */
+	PRISMA_TOK_PUNCT,  /* { } ( ) [ ] = @ @@ , : ? ! . and any other single byte */
+	PRISMA_TOK_DOC,    /* a /// comment; text: what follows the ///, trimmed */
+};
+
+struct prisma_token {
+	enum prisma_token_kind kind;
+	char *text; /* owned, NUL-terminated; len bytes (a string may hold a NUL) */
+	size_t len;
+	unsigned line; /* 1-based line of the token's first byte */
+};
+
+struct prisma_tokens {
+	struct prisma_token *v;
+	size_t n;
+};
+
+/*
+ * Tokenize a schema for comparison: whitespace and // comments dropped, /// doc comments
+ * kept (one token each), strings decoded (\" \\ \n \r \t \uXXXX; other escapes kept as
+ * written).  Any text is accepted: a string left open ends at the end of its line, an
+ * unknown byte is a PRISMA_TOK_PUNCT of its own -- both sides of a comparison read the
+ * same way.  *out is overwritten; returns 0.
+ */
+int prisma_schema_tokens(const char *text, size_t len, struct prisma_tokens *out);
+void prisma_tokens_release(struct prisma_tokens *t);
+
+/* Where two schemas first differ; a is the reference (the generated client's), b the
+ * current sources. */
+struct prisma_diff {
+	bool equal;
+	unsigned a_line, b_line; /* 0 when that side has ended */
+	char *a_token, *b_token; /* the differing tokens as text, NULL at the end of a side */
+	char *where;             /* "model User, field nickname", "enum Role, value ADMIN",
+				  * "datasource db, setting url", "generator client", "model
+				  * User, attribute @@id", "" outside any block; owned */
+};
+
+/*
+ * Compare two schemas token by token.  Returns 0 when they are equal (out->equal), 1
+ * when they differ (out filled with the first difference, named by the block and member
+ * of whichever side names it best: the side that has the member there, else b).
+ * *out is overwritten; release it with prisma_diff_release().
+ */
+int prisma_schema_compare(const char *a, size_t alen, const char *b, size_t blen,
+			  struct prisma_diff *out);
+void prisma_diff_release(struct prisma_diff *d);
+
+/* A line for humans: "model User, field nickname (line 14 of the schema has 'nickname',
+ * line 12 of the generated client's has '}')", or "no difference".  Owned by the caller. */
+char *prisma_diff_describe(const struct prisma_diff *d);
+
+/*
+ * The schema embedded in a generated client file (index.js of prisma-client-js,
+ * internal/class.ts of prisma-client): the JSON string after the first "inlineSchema":
+ * (or unquoted inlineSchema:) key, unescaped (\uXXXX with surrogate pairs to UTF-8, a
+ * lone surrogate to U+FFFD), and likewise clientVersion.  Returns 0 with *schema_out set
+ * and *client_version_out set or NULL when the file has no clientVersion; 1 with both
+ * NULL when there is no inlineSchema (not a generated client); -1 when a value is not a
+ * well-formed JSON string, with the line in the message.  Outputs are owned by the caller.
+ */
+int prisma_client_inline_schema(const char *js_text, size_t len, char **schema_out,
+				char **client_version_out, struct px_error *err);
+
+/*
+ * The schema as Prisma embeds it: a file is read as is; a folder is walked the way
+ * Prisma's loadSchemaFiles does -- entries in byte (strcmp) order as Node's readdir
+ * gives them, a subfolder's files in place of the subfolder (depth first), symlinks
+ * followed (a folder seen before is skipped), only names ending in ".prisma" (of the
+ * link's target for a symlink) -- and the files are appended one after another, each
+ * followed by "\n" so a // comment cannot run into the next file.  Appended to out.
+ */
+int prisma_schema_read(const char *path, struct px_buf *out, struct px_error *err);
+
+/* The freshness verdict. */
+enum prisma_client_state {
+	PRISMA_CLIENT_FRESH,        /* same schema, same version */
+	PRISMA_CLIENT_STALE,        /* the schema changed since the last generate */
+	PRISMA_CLIENT_MISSING,      /* never generated (no client file, or no inlineSchema) */
+	PRISMA_CLIENT_VERSION_SKEW, /* same schema, but generated by another @prisma/client */
+};
+
+/* "fresh", "stale", "missing", "version-skew" */
+const char *prisma_client_state_name(enum prisma_client_state s);
+
+/*
+ * The verdict from a client file's text (NULL: the file does not exist), the current
+ * schema text and the installed @prisma/client version (NULL: unknown, not compared).
+ * A schema difference wins over a version skew.  diff (may be NULL) receives the
+ * difference when STALE.  Returns 0 with *state set, -1 on a malformed client file.
+ */
+int prisma_client_check(const char *client_text, size_t client_len, const char *schema,
+			size_t schema_len, const char *installed_version,
+			enum prisma_client_state *state, struct prisma_diff *diff,
+			struct px_error *err);
+
 #endif
