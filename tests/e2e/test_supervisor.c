@@ -81,6 +81,16 @@ static int teardown(void **state)
 	harness_track_project(t->project);
 	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
 			"1", NULL);
+	/* a test that failed with a broken compose file leaves down unable to load it: the
+	 * detached supervisor must not outlive the test all the same */
+	{
+		struct px_error perr = PX_ERROR_INIT;
+		pid_t pid;
+
+		if (sup_runtime_read_pid(t->project, &pid, &perr) == 0)
+			kill(pid, SIGKILL);
+		px_error_clear(&perr);
+	}
 	left = harness_cleanup();
 	{
 		struct px_error ierr = PX_ERROR_INIT;
