@@ -86,6 +86,12 @@ int px_block_signals(const int *signos, size_t n, sigset_t *old, struct px_error
  */
 int px_loop_post(struct px_loop *loop, void (*fn)(void *data), void *data);
 
+/* Clocks in nanoseconds: CLOCK_MONOTONIC for durations and deadlines, CLOCK_REALTIME for
+ * timestamps; and a sleep that resumes after signals.  Any thread. */
+int64_t px_mono_ns(void);
+int64_t px_real_ns(void);
+void px_sleep_ms(long ms);
+
 /* Dispatch until px_loop_stop().  Returns 0 when stopped, -1 with errno when epoll fails. */
 int px_loop_run(struct px_loop *loop);
 /* Make px_loop_run() return once the current round has been dispatched. */

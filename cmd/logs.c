@@ -18,14 +18,6 @@ enum {
 	OPT_NO_COLOR,
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void on_stop_signal(struct px_loop *loop, const struct signalfd_siginfo *si, void *data)
 {
 	(void)si;
@@ -93,7 +85,7 @@ static int logs_run(struct cmd_ctx *ctx, int argc, char **argv)
 	struct px_error err = PX_ERROR_INIT;
 	const char *since = NULL, *until = NULL;
 	bool follow_on = false;
-	int64_t t0 = now_ns();
+	int64_t t0 = px_real_ns();
 	int opt, rc = CMD_FAILED;
 
 	opterr = 0;

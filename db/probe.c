@@ -8,22 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 /* A failure that a later attempt may not meet again. */
 static bool transient(enum db_failure f)
 {
@@ -46,13 +30,13 @@ int db_probe(struct db_conn **out, const char *const *keys, const char *const *v
 		char *one = NULL;
 
 		if (i > 0) {
-			sleep_ms(delay_ms); /* 1 s, 2 s, 4 s ... */
+			px_sleep_ms(delay_ms); /* 1 s, 2 s, 4 s ... */
 			delay_ms *= 2;
 		}
 		res->attempts = i + 1;
-		t0 = mono_ns();
+		t0 = px_mono_ns();
 		if (db_connect_params(out, keys, values, timeout_s, &err) == 0) {
-			int64_t t1 = mono_ns();
+			int64_t t1 = px_mono_ns();
 
 			res->connect_ms = (double)(t1 - t0) / 1e6;
 			res->server_version = db_server_version(*out);
@@ -66,7 +50,7 @@ int db_probe(struct db_conn **out, const char *const *keys, const char *const *v
 				return -1;
 			}
 			free(one);
-			res->rtt_ms = (double)(mono_ns() - t1) / 1e6;
+			res->rtt_ms = (double)(px_mono_ns() - t1) / 1e6;
 			res->failure = DB_OK;
 			free(res->error);
 			res->error = NULL;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/log.h"
+#include "base/loop.h"
 #include "base/xmalloc.h"
 
 /* How long an exec may still look running once its output ended (it never should). */
@@ -56,28 +57,12 @@ static json_t *string_array(const char *const *v)
 	return a;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* GET /exec/{id}/json until it is no longer running.  The engine sets the exit code before
  * it closes the output, so the first answer is normally final; the poll is a safety net
  * against engines that do it the other way round. */
 static int exec_exit_code(struct engine *e, const char *path, int *exit_code, struct px_error *err)
 {
-	long deadline = now_ms() + EXEC_EXIT_WAIT_MS, pause = 5;
+	long deadline = (long)(px_mono_ns() / 1000000) + EXEC_EXIT_WAIT_MS, pause = 5;
 	json_t *res = NULL, *code;
 	int ret = -1;
 
@@ -93,13 +78,13 @@ static int exec_exit_code(struct engine *e, const char *path, int *exit_code, st
 		}
 		json_decref(res);
 		res = NULL;
-		if (now_ms() >= deadline) {
+		if ((long)(px_mono_ns() / 1000000) >= deadline) {
 			px_error_set(err, 0,
 				     "the command's output ended but it still runs after %d s",
 				     EXEC_EXIT_WAIT_MS / 1000);
 			goto out;
 		}
-		sleep_ms(pause);
+		px_sleep_ms(pause);
 		pause = pause < 200 ? pause * 2 : 200;
 	}
 out:

@@ -446,87 +446,32 @@ static unsigned line_at(const char *text, size_t pos)
 }
 
 /*
- * Decode the JSON string whose opening quote is at text[*pos]; *pos ends after the
- * closing quote.  JSON.stringify wrote it, so anything else is a broken file: -1 with
- * the reason in *why.
+ * Decode the JSON string literal whose opening quote is at text[pos] with jansson: its end
+ * is the first unescaped quote.  JSON.stringify wrote it, so anything jansson refuses is a
+ * broken file: -1 with jansson's reason in err.
  */
-static int json_str_decode(const char *text, size_t len, size_t *pos, struct px_buf *out,
-			   const char **why)
+static int json_str_decode(const char *text, size_t len, size_t pos, const char *what,
+			   struct px_buf *out, struct px_error *err)
 {
-	size_t i = *pos + 1;
+	size_t i = pos + 1;
+	json_error_t jerr;
+	json_t *v;
 
-	for (;;) {
-		unsigned char c;
-		long cp, lo;
-
-		if (i >= len) {
-			*why = "unterminated string";
-			return -1;
-		}
-		c = (unsigned char)text[i];
-		if (c == '"')
-			break;
-		if (c < 0x20) {
-			*why = "control character in string";
-			return -1;
-		}
-		if (c != '\\') {
-			px_buf_addch(out, (char)c);
-			i++;
-			continue;
-		}
-		if (++i >= len) {
-			*why = "unterminated string";
-			return -1;
-		}
-		switch (text[i++]) {
-		case '"':
-			px_buf_addch(out, '"');
-			break;
-		case '\\':
-			px_buf_addch(out, '\\');
-			break;
-		case '/':
-			px_buf_addch(out, '/');
-			break;
-		case 'b':
-			px_buf_addch(out, '\b');
-			break;
-		case 'f':
-			px_buf_addch(out, '\f');
-			break;
-		case 'n':
-			px_buf_addch(out, '\n');
-			break;
-		case 'r':
-			px_buf_addch(out, '\r');
-			break;
-		case 't':
-			px_buf_addch(out, '\t');
-			break;
-		case 'u':
-			cp = hex4(text + i, len - i);
-			if (cp < 0) {
-				*why = "bad \\u escape";
-				return -1;
-			}
-			i += 4;
-			/* a high surrogate followed by a low one is one code point; a lone
-			 * surrogate (JSON.stringify escapes those) has no UTF-8: U+FFFD */
-			if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < len && text[i] == '\\' &&
-			    text[i + 1] == 'u' &&
-			    (lo = hex4(text + i + 2, len - i - 2)) >= 0xdc00 && lo <= 0xdfff) {
-				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				i += 6;
-			}
-			add_utf8(out, (unsigned long)cp);
-			break;
-		default:
-			*why = "bad escape";
-			return -1;
-		}
+	while (i < len && text[i] != '"')
+		i += text[i] == '\\' ? 2 : 1;
+	if (i >= len)
+		return px_error_set(err, 0, "%s at line %u: unterminated string", what,
+				    line_at(text, pos));
+	v = json_loadb(text + pos, i + 1 - pos, JSON_DECODE_ANY, &jerr);
+	if (!json_is_string(v)) {
+		json_decref(v);
+		/* jansson counts from the string: the line is the file's */
+		return px_error_set(err, 0, "%s at line %u: %s", what,
+				    line_at(text, pos) + (unsigned)(jerr.line > 1 ? jerr.line - 1 : 0),
+				    jerr.text);
 	}
-	*pos = i + 1;
+	px_buf_add(out, json_string_value(v), json_string_length(v));
+	json_decref(v);
 	return 0;
 }
 
@@ -571,7 +516,6 @@ int prisma_client_inline_schema(const char *js_text, size_t len, char **schema_o
 				char **client_version_out, struct px_error *err)
 {
 	struct px_buf schema = PX_BUF_INIT, version = PX_BUF_INIT;
-	const char *why = NULL;
 	size_t pos, vpos;
 	int rc = -1;
 
@@ -582,15 +526,12 @@ int prisma_client_inline_schema(const char *js_text, size_t len, char **schema_o
 		rc = 1;
 		goto out;
 	}
-	if (json_str_decode(js_text, len, &(size_t){pos}, &schema, &why) < 0) {
-		px_error_set(err, 0, "inlineSchema at line %u: %s", line_at(js_text, pos), why);
+	if (json_str_decode(js_text, len, pos, "inlineSchema", &schema, err) < 0)
 		goto out;
-	}
 	vpos = find_key(js_text, len, "clientVersion");
-	if (vpos != 0 && json_str_decode(js_text, len, &(size_t){vpos}, &version, &why) < 0) {
-		px_error_set(err, 0, "clientVersion at line %u: %s", line_at(js_text, vpos), why);
+	if (vpos != 0 &&
+	    json_str_decode(js_text, len, vpos, "clientVersion", &version, err) < 0)
 		goto out;
-	}
 	*schema_out = px_buf_detach(&schema, NULL);
 	if (vpos != 0)
 		*client_version_out = px_buf_detach(&version, NULL);

@@ -473,9 +473,9 @@ char *prisma_diff_describe(const struct prisma_diff *d);
 /*
  * The schema embedded in a generated client file (index.js of prisma-client-js,
  * internal/class.ts of prisma-client): the JSON string after the first "inlineSchema":
- * (or unquoted inlineSchema:) key, unescaped (\uXXXX with surrogate pairs to UTF-8, a
- * lone surrogate to U+FFFD), and likewise clientVersion.  Returns 0 with *schema_out set
- * and *client_version_out set or NULL when the file has no clientVersion; 1 with both
+ * (or unquoted inlineSchema:) key, unescaped by jansson (\uXXXX, surrogate pairs to UTF-8;
+ * a lone surrogate, which no UTF-8 schema yields, is an error), and likewise
+ * clientVersion.  Returns 0 with *schema_out set and *client_version_out set or NULL when the file has no clientVersion; 1 with both
  * NULL when there is no inlineSchema (not a generated client); -1 when a value is not a
  * well-formed JSON string, with the line in the message.  Outputs are owned by the caller.
  */

@@ -61,14 +61,6 @@ struct stack_follow {
 	int64_t ev_since;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static bool in_scope(const struct stack_follow *f, const char *service)
 {
 	if (f->services[0] == NULL)
@@ -349,7 +341,7 @@ int stack_follow_start(struct stack_follow **out, struct px_loop *loop, struct e
 {
 	struct stack_follow *f = xcalloc(1, sizeof(*f));
 	json_t *list = NULL, *c;
-	int64_t t0 = now_ns();
+	int64_t t0 = px_real_ns();
 	size_t i;
 
 	*out = NULL;

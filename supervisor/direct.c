@@ -35,7 +35,7 @@ static int run_one(struct sup_job *j, struct engine *e, const struct compose_pro
 
 	if (engine_dup(e, &d.e, err) < 0)
 		return -1;
-	j->started_ns = sup_now_ns();
+	j->started_ns = px_real_ns();
 	j->state = SUP_JOB_RUNNING;
 	if (pthread_create(&t, NULL, direct_main, &d) != 0) {
 		engine_free(d.e);
@@ -53,7 +53,7 @@ static int run_one(struct sup_job *j, struct engine *e, const struct compose_pro
 		pthread_join(t, NULL);
 	}
 	engine_free(d.e);
-	j->finished_ns = sup_now_ns();
+	j->finished_ns = px_real_ns();
 	j->state = d.rc == 0 ? SUP_JOB_SUCCEEDED : SUP_JOB_FAILED;
 	return 0;
 }

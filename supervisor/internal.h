@@ -155,6 +155,5 @@ int sup_schema_check(const struct compose_project *p, const char *name, struct p
 const struct compose_prisync_schema *sup_schema_find(const struct compose_project *p,
 						     const char *name);
 
-int64_t sup_now_ns(void); /* CLOCK_REALTIME */
 
 #endif

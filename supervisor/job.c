@@ -19,22 +19,6 @@
 /* How long services may take to run (be healthy) again after their restart. */
 #define WAIT_TIMEOUT_S 120
 
-int64_t sup_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 struct sup_job *sup_job_new(unsigned id, const char *schema, bool generate_only)
 {
 	struct sup_job *j = xcalloc(1, sizeof(*j));
@@ -43,7 +27,7 @@ struct sup_job *sup_job_new(unsigned id, const char *schema, bool generate_only)
 	j->schema = xstrdup(schema);
 	j->generate_only = generate_only;
 	j->state = SUP_JOB_QUEUED;
-	j->queued_ns = sup_now_ns();
+	j->queued_ns = px_real_ns();
 	px_buf_init(&j->output);
 	atomic_init(&j->cancel, 0);
 	j->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -439,7 +423,7 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 		    const struct compose_prisync_schema *sc)
 {
 	struct px_error err = PX_ERROR_INIT;
-	int64_t t0 = mono_ns(), t1;
+	int64_t t0 = px_mono_ns(), t1;
 	int code = -1, rc;
 
 	j->phase = "generate";
@@ -447,7 +431,7 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 		rc = generate_host(j, p, sc, &code, &err);
 	else
 		rc = generate_in(j, e, p, sc, &code, &err);
-	t1 = mono_ns();
+	t1 = px_mono_ns();
 	j->generate_ns = t1 - t0;
 	if (rc < 0) {
 		if (atomic_load(&j->cancel) != 0)
@@ -464,7 +448,7 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 	if (j->generate_only || sc->restart.n == 0)
 		return 0;
 	rc = restart_and_wait(j, e, p, sc);
-	j->restart_ns = mono_ns() - t1;
+	j->restart_ns = px_mono_ns() - t1;
 	return rc;
 }
 
@@ -527,7 +511,7 @@ int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct comp
 {
 	struct px_error err = PX_ERROR_INIT;
 	struct stack *st = NULL;
-	int64_t t0 = mono_ns();
+	int64_t t0 = px_mono_ns();
 	int ret = -1;
 
 	j->phase = "watch";
@@ -540,7 +524,7 @@ int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct comp
 out:
 	job_stack(j, NULL);
 	stack_free(st);
-	j->restart_ns = mono_ns() - t0;
+	j->restart_ns = px_mono_ns() - t0;
 	if (ret < 0) {
 		if (atomic_load(&j->cancel) != 0)
 			cancelled(j, p, "develop.watch");
@@ -556,7 +540,7 @@ int sup_job_execute_reload(struct sup_job *j, struct engine *e)
 	struct stack_up_opts up = {.timeout_s = -1};
 	struct px_error err = PX_ERROR_INIT;
 	struct stack *st = NULL;
-	int64_t t0 = mono_ns();
+	int64_t t0 = px_mono_ns();
 	int ret = -1;
 
 	/* converge what changed, as `up -d` would: compose watch leaves that to the user */
@@ -569,7 +553,7 @@ int sup_job_execute_reload(struct sup_job *j, struct engine *e)
 out:
 	job_stack(j, NULL);
 	stack_free(st);
-	j->restart_ns = mono_ns() - t0;
+	j->restart_ns = px_mono_ns() - t0;
 	if (ret < 0) {
 		if (atomic_load(&j->cancel) != 0)
 			cancelled(j, j->reload, "the converge");

@@ -301,7 +301,7 @@ static void job_end(struct sup *s, struct sup_job *j)
 {
 	if (j->reload != NULL)
 		reload_applied(s, j);
-	j->finished_ns = sup_now_ns();
+	j->finished_ns = px_real_ns();
 	sup_job_log_result(j);
 	job_event(s, j);
 	sup_control_job_done(s, j);
@@ -403,7 +403,7 @@ static void kick(struct sup *s)
 		struct sup_job *j = s->queue[0];
 
 		memmove(s->queue, s->queue + 1, --s->nqueue * sizeof(struct sup_job *));
-		j->started_ns = sup_now_ns();
+		j->started_ns = px_real_ns();
 		j->state = SUP_JOB_RUNNING;
 		px_log_emit(PX_LOG_INFO, j->schema, "%s #%u started (%s%s)",
 			    j->reload != NULL   ? "reload"
@@ -687,7 +687,7 @@ int sup_start(struct sup **out, const struct sup_opts *o, struct px_error *err)
 	s->listen_fd = -1;
 	s->on_initial = o->on_initial;
 	s->data = o->data;
-	s->started_ns = sup_now_ns();
+	s->started_ns = px_real_ns();
 	s->initial_ok = true;
 	compose_options_init(&s->copts);
 	if (o->copts != NULL && o->ref != NULL) {
