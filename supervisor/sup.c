@@ -45,25 +45,6 @@ static bool schema_touched(const struct compose_prisync_schema *sc, const char *
 	return false;
 }
 
-/* The project's .env and --env-file files, and the compose files: a change reloads. */
-static bool config_touched(const struct sup *s, const char *path)
-{
-	const struct compose_project *p = s->project;
-	char *env = px_path_join(p->working_dir, ".env");
-	bool hit = strcmp(path, env) == 0;
-
-	free(env);
-	for (size_t i = 0; i < p->config_files.n && !hit; i++)
-		hit = strcmp(path, p->config_files.v[i]) == 0;
-	for (size_t i = 0; i < s->copts.nenv_files && !hit; i++) {
-		char *abs = px_path_abs(p->working_dir, s->copts.env_files[i]);
-
-		hit = strcmp(path, abs) == 0;
-		free(abs);
-	}
-	return hit;
-}
-
 /*
  * What the watcher is given, owned apart from the model: its thread reads it while the
  * loop may swap models.  key says it all in one string, so a reload that changes none
@@ -75,6 +56,7 @@ struct sup_spec {
 	struct compose_strv paths; /* owns the roots' paths */
 	struct compose_strv prisma_dirs; /* schema folders: only *.prisma counts */
 	struct compose_strv any;         /* watch: paths: everything counts */
+	struct compose_strv config;      /* compose files, .env, --env-file: a change reloads */
 	struct sup_devwatch *dw;         /* the services' develop.watch rules, or NULL */
 	char *key;
 };
@@ -87,6 +69,7 @@ static void spec_free(struct sup_spec *sp)
 	compose_strv_release(&sp->paths);
 	compose_strv_release(&sp->prisma_dirs);
 	compose_strv_release(&sp->any);
+	compose_strv_release(&sp->config);
 	sup_devwatch_free(sp->dw);
 	free(sp->key);
 	free(sp);
@@ -129,16 +112,18 @@ static struct sup_spec *spec_new(const struct sup *s, const struct compose_proje
 
 		for (size_t i = 0; i < p->config_files.n; i++) {
 			if (strcmp(p->config_files.v[i], "-") != 0)
-				spec_root(sp, p->config_files.v[i], 0);
+				compose_strv_push(&sp->config, p->config_files.v[i]);
 		}
-		spec_root(sp, env, 0);
+		compose_strv_push(&sp->config, env);
 		free(env);
 		for (size_t i = 0; i < s->copts.nenv_files; i++) {
 			char *abs = px_path_abs(p->working_dir, s->copts.env_files[i]);
 
-			spec_root(sp, abs, 0);
+			compose_strv_push(&sp->config, abs);
 			free(abs);
 		}
+		for (size_t i = 0; i < sp->config.n; i++)
+			spec_root(sp, sp->config.v[i], 0);
 	}
 	{
 		struct px_error err = PX_ERROR_INIT;
@@ -172,6 +157,16 @@ static struct sup_spec *spec_new(const struct sup *s, const struct compose_proje
 		    (long long)p->prisync.debounce_max_ns);
 	sp->key = px_buf_detach(&key, NULL);
 	return sp;
+}
+
+/* A compose file, .env or --env-file changed: the model is loaded again. */
+static bool config_touched(const struct sup *s, const char *path)
+{
+	for (size_t i = 0; s->spec != NULL && i < s->spec->config.n; i++) {
+		if (strcmp(path, s->spec->config.v[i]) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* The watcher thread asks which files of a directory root count. */
@@ -540,12 +535,12 @@ static char *config_stamp(const struct sup *s)
 {
 	struct px_buf b = PX_BUF_INIT;
 
-	for (size_t i = 0; s->spec != NULL && i < s->spec->nroots; i++) {
+	for (size_t i = 0; s->spec != NULL && i < s->spec->config.n; i++) {
 		struct stat st;
 
-		if (s->spec->roots[i].dir || stat(s->spec->roots[i].path, &st) < 0)
+		if (stat(s->spec->config.v[i], &st) < 0)
 			continue;
-		px_buf_addf(&b, "%s %llu %lld %lld.%09ld\n", s->spec->roots[i].path,
+		px_buf_addf(&b, "%s %llu %lld %lld.%09ld\n", s->spec->config.v[i],
 			    (unsigned long long)st.st_ino, (long long)st.st_size,
 			    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 	}
