@@ -379,10 +379,46 @@ static int cancelled(struct sup_job *j, const struct compose_project *p, const c
 	return fail(j, "%s cancelled: the supervisor is stopping", what);
 }
 
-static int restart_and_wait(struct sup_job *j, struct engine *e, const struct compose_project *p,
-			    const struct compose_prisync_schema *sc)
+/* What a job does with the stack (j->sc and j->reload tell which). */
+typedef int stack_op(struct sup_job *j, struct engine *e, struct stack *st,
+		     const struct compose_prisync_schema *sc, struct px_error *err);
+
+/*
+ * The stack part of every job kind: op on a stack of p opened on e, the stack visible to
+ * sup_job_cancel while it runs, its time in j->restart_ns, a failure recorded on j (a
+ * cancel as such, named after j->phase).
+ */
+static int on_stack(struct sup_job *j, struct engine *e, const struct compose_project *p,
+		    const struct compose_prisync_schema *sc, stack_op *op)
 {
+	struct px_error err = PX_ERROR_INIT;
 	struct stack *st = NULL;
+	int64_t t0 = px_mono_ns();
+	int ret = -1;
+
+	if (stack_open(&st, e, p, NULL, &err) < 0)
+		goto out;
+	job_stack(j, st);
+	if (atomic_load(&j->cancel) == 0 && op(j, e, st, sc, &err) == 0)
+		ret = 0;
+out:
+	job_stack(j, NULL);
+	stack_free(st);
+	j->restart_ns = px_mono_ns() - t0;
+	if (ret < 0) {
+		if (atomic_load(&j->cancel) != 0)
+			cancelled(j, p, j->phase);
+		else
+			fail(j, "%s", px_error_msg(&err));
+	}
+	px_error_clear(&err);
+	return ret;
+}
+
+/* A sync: restart the services that load the client, then wait until they run. */
+static int restart_and_wait(struct sup_job *j, struct engine *e, struct stack *st,
+			    const struct compose_prisync_schema *sc, struct px_error *err)
+{
 	struct stack_up_opts up = {
 	    .services = sc->restart.v,
 	    .nservices = sc->restart.n,
@@ -392,31 +428,12 @@ static int restart_and_wait(struct sup_job *j, struct engine *e, const struct co
 	    .wait_timeout_s = WAIT_TIMEOUT_S,
 	    .timeout_s = -1,
 	};
-	struct px_error err = PX_ERROR_INIT;
-	int ret = -1;
 
-	j->phase = "restart";
-	if (stack_open(&st, e, p, NULL, &err) < 0)
-		goto out;
-	job_stack(j, st);
-	if (atomic_load(&j->cancel) != 0 ||
-	    stack_restart(st, sc->restart.v, sc->restart.n, -1, &err) < 0)
-		goto out;
+	(void)e;
+	if (stack_restart(st, sc->restart.v, sc->restart.n, -1, err) < 0)
+		return -1;
 	j->phase = "wait";
-	if (stack_up(st, &up, &err) < 0)
-		goto out;
-	ret = 0;
-out:
-	job_stack(j, NULL);
-	stack_free(st);
-	if (ret < 0) {
-		if (atomic_load(&j->cancel) != 0)
-			cancelled(j, p, j->phase);
-		else
-			fail(j, "%s", px_error_msg(&err));
-	}
-	px_error_clear(&err);
-	return ret;
+	return stack_up(st, &up, err);
 }
 
 int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_project *p,
@@ -447,9 +464,8 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 			    code);
 	if (j->generate_only || sc->restart.n == 0)
 		return 0;
-	rc = restart_and_wait(j, e, p, sc);
-	j->restart_ns = px_mono_ns() - t1;
-	return rc;
+	j->phase = "restart";
+	return on_stack(j, e, p, sc, restart_and_wait);
 }
 
 void sup_job_cancel(struct sup_job *j, struct engine *e, int why)
@@ -507,59 +523,33 @@ void sup_job_merge_action(struct sup_job *j, const struct sup_devwatch_action *a
 	}
 }
 
+static int apply_watch(struct sup_job *j, struct engine *e, struct stack *st,
+		       const struct compose_prisync_schema *sc, struct px_error *err)
+{
+	(void)sc;
+	return sup_devwatch_apply(j->dw, e, st, j->action, err);
+}
+
 int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct compose_project *p)
 {
-	struct px_error err = PX_ERROR_INIT;
-	struct stack *st = NULL;
-	int64_t t0 = px_mono_ns();
-	int ret = -1;
+	j->phase = "develop.watch";
+	return on_stack(j, e, p, NULL, apply_watch);
+}
 
-	j->phase = "watch";
-	if (stack_open(&st, e, p, NULL, &err) < 0)
-		goto out;
-	job_stack(j, st);
-	if (sup_devwatch_apply(j->dw, e, st, j->action, &err) < 0)
-		goto out;
-	ret = 0;
-out:
-	job_stack(j, NULL);
-	stack_free(st);
-	j->restart_ns = px_mono_ns() - t0;
-	if (ret < 0) {
-		if (atomic_load(&j->cancel) != 0)
-			cancelled(j, p, "develop.watch");
-		else
-			fail(j, "%s", px_error_msg(&err));
-	}
-	px_error_clear(&err);
-	return ret;
+static int converge(struct sup_job *j, struct engine *e, struct stack *st,
+		    const struct compose_prisync_schema *sc, struct px_error *err)
+{
+	struct stack_up_opts up = {.timeout_s = -1};
+
+	(void)j;
+	(void)e;
+	(void)sc;
+	/* what changed, as `up -d` would: compose watch leaves that to the user */
+	return stack_up(st, &up, err);
 }
 
 int sup_job_execute_reload(struct sup_job *j, struct engine *e)
 {
-	struct stack_up_opts up = {.timeout_s = -1};
-	struct px_error err = PX_ERROR_INIT;
-	struct stack *st = NULL;
-	int64_t t0 = px_mono_ns();
-	int ret = -1;
-
-	/* converge what changed, as `up -d` would: compose watch leaves that to the user */
-	j->phase = "converge";
-	if (stack_open(&st, e, j->reload, NULL, &err) < 0)
-		goto out;
-	job_stack(j, st);
-	if (atomic_load(&j->cancel) == 0 && stack_up(st, &up, &err) == 0)
-		ret = 0;
-out:
-	job_stack(j, NULL);
-	stack_free(st);
-	j->restart_ns = px_mono_ns() - t0;
-	if (ret < 0) {
-		if (atomic_load(&j->cancel) != 0)
-			cancelled(j, j->reload, "the converge");
-		else
-			fail(j, "%s", px_error_msg(&err));
-	}
-	px_error_clear(&err);
-	return ret;
+	j->phase = "the converge";
+	return on_stack(j, e, j->reload, NULL, converge);
 }
