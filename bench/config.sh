@@ -10,6 +10,8 @@ CONFIG_TARGET_KIB=$((20 * 1024))
 # seconds for 2,000 services, and the whole bench must stay within minutes)
 CONFIG_SLOW_US=2000000
 CONFIG_SLOW_RUNS=3
+# set by cfg_harness for the benches that need the e2e harness
+export cfg_state="" cfg_own=""
 
 cfg_now_us()
 {
@@ -67,6 +69,27 @@ cfg_pair()
 		if ((ok_a)); then cfg_stats "${sa[@]}"; else echo error; fi
 		if ((ok_b)); then cfg_stats "${sb[@]}"; else echo error; fi
 	)
+}
+
+# cfg_harness NAME ROOT TMP: the e2e harness for bench NAME.  With PRISYNC_BENCH_ENV, the
+# harness already up that it names; else one brought up now, its state in TMP.  Sets
+# cfg_state (the state file to source) and cfg_own (the state this run must bring down, or
+# ""); returns 1 with a message when it does not come up.
+cfg_harness()
+{
+	local name=$1 root=$2 tmp=$3
+	if [[ -n ${PRISYNC_BENCH_ENV:-} ]]; then
+		cfg_state=$PRISYNC_BENCH_ENV cfg_own=""
+		return 0
+	fi
+	cfg_state=$tmp/harness.env cfg_own=$tmp/harness.env
+	if ! "$root/tests/harness/env.sh" up "$cfg_state" >"$tmp/harness.log" 2>&1; then
+		tail -5 "$tmp/harness.log" >&2
+		echo "bench $name: the harness did not come up; skipped" >&2
+		"$root/tests/harness/env.sh" down "$cfg_state" >/dev/null 2>&1 || true
+		cfg_own=""
+		return 1
+	fi
 }
 
 # Peak RSS (KiB) of one run of the command in DIR, or "n/a".

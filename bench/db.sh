@@ -16,18 +16,11 @@ db_main()
 	# shellcheck source=config.sh
 	source "$root/bench/config.sh"
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/prisync-bench.XXXXXX")
-	if [[ -n ${PRISYNC_BENCH_ENV:-} ]]; then
-		state=$PRISYNC_BENCH_ENV
-	else
-		state=$tmp/harness.env own=$state
-		if ! "$root/tests/harness/env.sh" up "$state" >"$tmp/harness.log" 2>&1; then
-			tail -5 "$tmp/harness.log" >&2
-			echo "bench db: the harness did not come up; skipped" >&2
-			"$root/tests/harness/env.sh" down "$state" >/dev/null 2>&1 || true
-			rm -rf "$tmp"
-			return 0
-		fi
+	if ! cfg_harness db "$root" "$tmp"; then
+		rm -rf "$tmp"
+		return 0
 	fi
+	state=$cfg_state own=$cfg_own
 	# shellcheck source=/dev/null
 	source "$state"
 	dbname=pxbench_db_$$

@@ -64,14 +64,12 @@ bench_stack()
 	local -a pa pb ua ub da db
 	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/prisync-bench.XXXXXX")
-	state=$tmp/harness.env
-	if ! "$root/tests/harness/env.sh" up "$state" >"$tmp/harness.log" 2>&1; then
-		tail -5 "$tmp/harness.log" >&2
-		echo "bench stack: the engine harness did not come up; skipped" >&2
-		"$root/tests/harness/env.sh" down "$state" >/dev/null 2>&1 || true
+	if ! cfg_harness stack "$root" "$tmp"; then
 		rm -rf "$tmp"
 		return 0
 	fi
+	# shellcheck disable=SC2154 # set by cfg_harness (config.sh, sourced first)
+	state=$cfg_state
 	(
 		# shellcheck source=/dev/null
 		source "$state"
@@ -113,6 +111,6 @@ bench_stack()
 				"$ps" "$noop" "$cold"
 		fi
 	)
-	"$root/tests/harness/env.sh" down "$state" >/dev/null 2>&1 || true
+	[[ -z $cfg_own ]] || "$root/tests/harness/env.sh" down "$cfg_own" >/dev/null 2>&1 || true
 	rm -rf "$tmp"
 }

@@ -348,18 +348,11 @@ bench_watch()
 	local bin=$1 root=$2 runs=${WATCH_RUNS:-10} idle=${IDLE_SECONDS:-60} tmp state own=""
 	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/prisync-bench.XXXXXX")
-	if [[ -n ${PRISYNC_BENCH_ENV:-} ]]; then
-		state=$PRISYNC_BENCH_ENV
-	else
-		state=$tmp/harness.env own=$state
-		if ! "$root/tests/harness/env.sh" up "$state" >"$tmp/harness.log" 2>&1; then
-			tail -5 "$tmp/harness.log" >&2
-			echo "bench watch: the engine harness did not come up; skipped" >&2
-			"$root/tests/harness/env.sh" down "$state" >/dev/null 2>&1 || true
-			rm -rf "$tmp"
-			return 0
-		fi
+	if ! cfg_harness watch "$root" "$tmp"; then
+		rm -rf "$tmp"
+		return 0
 	fi
+	state=$cfg_state own=$cfg_own
 	(
 		w_bin=$bin w_root=$root w_tmp=$tmp w_state_own=$own w_cwatch="" w_sup=""
 		w_pdir=$tmp/prisync w_cdir=$tmp/compose w_streams=()
