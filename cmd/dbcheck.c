@@ -284,7 +284,7 @@ out:
 
 const struct cmd cmd_db_check = {
     .name = "db-check",
-    .summary = "Is the database reachable, does it exist, where do its migrations stand",
+    .summary = "is the database reachable, does it exist, where do its migrations stand",
     .usage = "Usage: prisync db-check [--schema NAME] [--json] [--retries N] [--timeout S]\n"
 	     "\n"
 	     "For every schema's database (or NAME's): the URL it uses and where it came from\n"

@@ -249,7 +249,7 @@ static int dbreset_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd cmd_db_create = {
     .name = "db-create",
-    .summary = "Create every schema's database when it is missing",
+    .summary = "create every schema's database when it is missing",
     .usage = "Usage: prisync db-create [--schema NAME]\n"
 	     "\n"
 	     "Create the database of every schema (or NAME's) when it does not exist, through\n"
@@ -260,7 +260,7 @@ const struct cmd cmd_db_create = {
 
 const struct cmd cmd_db_reset = {
     .name = "db-reset",
-    .summary = "Drop and recreate a development database, migrate it, sync",
+    .summary = "drop and recreate a development database, migrate it, sync",
     .usage = "Usage: prisync db-reset [--yes] [--force] [--schema NAME] [--no-sync]\n"
 	     "\n"
 	     "Drop the database of every schema (or NAME's), ending the sessions still\n"

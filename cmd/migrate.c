@@ -578,7 +578,7 @@ out:
 
 const struct cmd cmd_migrate = {
     .name = "migrate",
-    .summary = "Apply pending migrations as `prisma migrate deploy` does, then sync",
+    .summary = "apply pending migrations as `prisma migrate deploy` does, then sync",
     .usage = "Usage: prisync migrate [--schema NAME] [--no-sync]\n"
 	     "       prisync migrate resolve (--applied NAME | --rolled-back NAME) [--schema S]\n"
 	     "\n"

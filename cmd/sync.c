@@ -124,7 +124,7 @@ static int generate_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd cmd_sync = {
     .name = "sync",
-    .summary = "Regenerate the Prisma client, restart its services, wait until they run",
+    .summary = "regenerate the Prisma client, restart its services, wait until they run",
     .usage = "Usage: prisync sync [--json] [SCHEMA]\n"
 	     "\n"
 	     "Run the sync job of SCHEMA (default: every schema): the generator, then a\n"
@@ -140,7 +140,7 @@ const struct cmd cmd_sync = {
 
 const struct cmd cmd_generate = {
     .name = "generate",
-    .summary = "Regenerate the Prisma client only (no restart)",
+    .summary = "regenerate the Prisma client only (no restart)",
     .usage = "Usage: prisync generate [--json] [SCHEMA]\n"
 	     "\n"
 	     "Run the generator of SCHEMA (default: every schema) and nothing else; through\n"

@@ -154,7 +154,7 @@ static int watch_run(struct cmd_ctx *ctx, int argc, char **argv)
 
 const struct cmd cmd_watch = {
     .name = "watch",
-    .summary = "Supervise a running stack: resync on every schema edit",
+    .summary = "supervise a running stack: resync on every schema edit",
     .usage = "Usage: prisync watch [--no-initial-sync]\n"
 	     "\n"
 	     "Watch every schema (and its watch: paths), the compose files and .env of the\n"
