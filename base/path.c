@@ -26,6 +26,21 @@ char *px_path_join(const char *a, const char *b)
 	return out;
 }
 
+const char *px_path_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/') /* "/a/" is "/a" */
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/' ? path + 1 : NULL;
+	if (strncmp(path, dir, n) != 0)
+		return NULL;
+	if (path[n] == '\0')
+		return path + n;
+	return path[n] == '/' ? path + n + 1 : NULL;
+}
+
 bool px_path_is_abs(const char *p)
 {
 	return p != NULL && p[0] == '/';

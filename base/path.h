@@ -19,6 +19,12 @@
  * when b is absolute or a is NULL/empty, a copy of a when b is NULL/empty. */
 char *px_path_join(const char *a, const char *b);
 
+/* The part of path below dir -- "" when path is dir itself, "b/c" for dir "/a" and path
+ * "/a/b/c" -- or NULL when path is neither dir nor below it ("/ab" is not below "/a").
+ * Both absolute and clean (dir may end with '/'); "/" holds every absolute path.  Points
+ * into path. */
+const char *px_path_below(const char *path, const char *dir);
+
 /* True when p starts with '/'. */
 bool px_path_is_abs(const char *p);
 

@@ -76,13 +76,9 @@ static int check_migrations(struct db_conn *c, const struct compose_project *p,
 	json_decref(jr);
 	json_object_set_new(o, "managed", json_boolean(has_table));
 	if (!json) {
-		size_t n = strlen(p->working_dir);
-		const char *rel = strncmp(sc->migrations, p->working_dir, n) == 0 &&
-					  sc->migrations[n] == '/'
-				      ? sc->migrations + n + 1
-				      : sc->migrations;
+		const char *rel = px_path_below(sc->migrations, p->working_dir);
 
-		print_report(&report, rel);
+		print_report(&report, rel != NULL && *rel != '\0' ? rel : sc->migrations);
 	}
 	rc = report.up_to_date ? CHECK_OK : CHECK_ACTION;
 	goto out;

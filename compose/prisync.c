@@ -26,11 +26,7 @@ static const char *const schema_keys[] = {
 /* True when dir is root or below it (both absolute and clean). */
 static bool path_within(const char *dir, const char *root)
 {
-	size_t n = strlen(root);
-
-	if (strcmp(root, "/") == 0)
-		return dir[0] == '/';
-	return strncmp(dir, root, n) == 0 && (dir[n] == '\0' || dir[n] == '/');
+	return px_path_below(dir, root) != NULL;
 }
 
 /* The bind mount of s whose source holds dir (the deepest one), or NULL. */

@@ -39,7 +39,6 @@ static const char *const ephemeral_patterns[] = {
 struct dw_rule {
 	size_t svc;                    /* index in dw->svcs */
 	const struct compose_watch *w; /* borrowed from the project */
-	size_t plen;                   /* w->path's length */
 	struct engine_ignore *ignore;  /* relative to w->path; NULL: nothing */
 	struct engine_ignore *include; /* relative to w->path; NULL: everything */
 };
@@ -47,7 +46,6 @@ struct dw_rule {
 struct dw_service {
 	const struct compose_service *s;
 	const char *context;                /* the build context (absolute), or NULL */
-	size_t clen;                        /* its length */
 	struct engine_ignore *dockerignore; /* relative to context; NULL: none */
 };
 
@@ -101,9 +99,6 @@ static int load_dockerignore(struct dw_service *ds, struct px_error *err)
 	if (b == NULL || b->context == NULL || b->context[0] != '/')
 		return 0; /* no build, or a remote context: nothing on this host to read */
 	ds->context = b->context;
-	ds->clen = strlen(b->context);
-	while (ds->clen > 1 && b->context[ds->clen - 1] == '/')
-		ds->clen--;
 	/* joined as Go's filepath.Join would, even when dockerfile is absolute */
 	xasprintf(&path, "%s/%s.dockerignore", b->context,
 		  b->dockerfile != NULL ? b->dockerfile : "");
@@ -185,9 +180,6 @@ static int add_rule(struct sup_devwatch *dw, size_t svc, const struct compose_wa
 	r = &dw->rules[dw->nrules++];
 	r->svc = svc;
 	r->w = w;
-	r->plen = strlen(w->path);
-	while (r->plen > 1 && w->path[r->plen - 1] == '/')
-		r->plen--;
 	if (compile_list(&r->ignore, w->ignore.v, w->ignore.n, true, err) < 0)
 		return px_error_wrap(err, "service '%s': develop.watch ignore", s->name);
 	/* compose applies its "*" rule to include lists too, which then include nothing:
@@ -274,17 +266,13 @@ const struct watcher_root *sup_devwatch_roots(const struct sup_devwatch *dw, siz
  * Matching (read-only: runs on the watcher thread too)
  */
 
-/* path relative to root (root's length rlen, no trailing '/') when it is root ("." then)
+/* path relative to root (no trailing '/') when it is root ("." then)
  * or lies under it; NULL otherwise.  Points into path. */
-static const char *rel_under(const char *root, size_t rlen, const char *path)
+static const char *rel_under(const char *root, const char *path)
 {
-	if (strncmp(path, root, rlen) != 0)
-		return NULL;
-	if (path[rlen] == '\0')
-		return ".";
-	if (rlen == 1 && root[0] == '/')
-		return path + 1;
-	return path[rlen] == '/' ? path + rlen + 1 : NULL;
+	const char *rel = px_path_below(path, root);
+
+	return rel != NULL && *rel == '\0' ? "." : rel;
 }
 
 /* Which matcher excludes path (rel: relative to the rule's path), or NULL. */
@@ -297,7 +285,7 @@ static const struct engine_ignore *ignored_by(const struct sup_devwatch *dw,
 
 	if (engine_ignore_matches_or_parent(dw->ephemeral, path[1] != '\0' ? path + 1 : "."))
 		return dw->ephemeral;
-	if (ds->dockerignore != NULL && (crel = rel_under(ds->context, ds->clen, path)) != NULL &&
+	if (ds->dockerignore != NULL && (crel = rel_under(ds->context, path)) != NULL &&
 	    engine_ignore_matches_or_parent(ds->dockerignore, crel))
 		return ds->dockerignore;
 	if (r->ignore != NULL && engine_ignore_matches_or_parent(r->ignore, rel))
@@ -309,7 +297,7 @@ static const struct engine_ignore *ignored_by(const struct sup_devwatch *dw,
 static bool rule_counts(const struct sup_devwatch *dw, const struct dw_rule *r, const char *path,
 			const char **rel)
 {
-	const char *rp = rel_under(r->w->path, r->plen, path);
+	const char *rp = rel_under(r->w->path, path);
 
 	if (rp == NULL)
 		return false;
@@ -523,7 +511,7 @@ static enum walk_verdict walk_filter(const struct tarw *t, const char *path, boo
 	if (t->dw == NULL || t->rule >= t->dw->nrules)
 		return WALK_KEEP;
 	r = &t->dw->rules[t->rule];
-	rel = rel_under(r->w->path, r->plen, path);
+	rel = rel_under(r->w->path, path);
 	if (rel == NULL)
 		return WALK_KEEP;
 	by = ignored_by(t->dw, r, path, rel);

@@ -19,10 +19,7 @@ static void reload_applied(struct sup *s, struct sup_job *j);
 /* path is dir itself or below it. */
 static bool under(const char *path, const char *dir)
 {
-	size_t n = strlen(dir);
-
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' ||
-					       (n == 1 && dir[0] == '/'));
+	return px_path_below(path, dir) != NULL;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -187,11 +184,9 @@ static bool want(void *data, const char *path)
 
 static char *relative(const struct sup *s, const char *path)
 {
-	const char *wd = s->project->working_dir;
+	const char *rel = px_path_below(path, s->project->working_dir);
 
-	if (under(path, wd) && strcmp(path, wd) != 0)
-		return xstrdup(path + strlen(wd) + (strcmp(wd, "/") != 0));
-	return xstrdup(path);
+	return xstrdup(rel != NULL && *rel != '\0' ? rel : path);
 }
 
 /* ---- Jobs --------------------------------------------------------------------------- */

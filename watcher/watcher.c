@@ -102,9 +102,7 @@ static bool is_watched(struct watcher *w, const char *path)
 /* path is p or under p */
 static bool under(const char *path, const char *p)
 {
-	size_t n = strlen(p);
-
-	return strncmp(path, p, n) == 0 && (path[n] == '\0' || path[n] == '/');
+	return px_path_below(path, p) != NULL;
 }
 
 /* Forget (and unwatch) dir and everything under it. */

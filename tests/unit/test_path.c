@@ -128,6 +128,27 @@ static void test_join(void **state)
 	}
 }
 
+static void test_below(void **state)
+{
+	static const struct {
+		const char *path, *dir, *out; /* out NULL: not below */
+	} cases[] = {
+	    {"/a/b/c", "/a", "b/c"},  {"/a", "/a", ""},      {"/ab", "/a", NULL},
+	    {"/a", "/a/b", NULL},     {"/x/y", "/", "x/y"},  {"/", "/", ""},
+	    {"/a/b", "/a/", "b"},     {"/a", "/a/", ""},     {"/b/a", "/a", NULL},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = px_path_below(cases[i].path, cases[i].dir);
+
+		if (cases[i].out == NULL ? got != NULL
+					 : got == NULL || strcmp(got, cases[i].out) != 0)
+			fail_msg("below(%s, %s) = %s, want %s", cases[i].path, cases[i].dir,
+				 got ? got : "NULL", cases[i].out ? cases[i].out : "NULL");
+	}
+}
+
 static void test_is_abs(void **state)
 {
 	(void)state;
@@ -536,6 +557,7 @@ int main(void)
 	    cmocka_unit_test(test_dirname),
 	    cmocka_unit_test(test_basename),
 	    cmocka_unit_test(test_join),
+	    cmocka_unit_test(test_below),
 	    cmocka_unit_test(test_is_abs),
 	    cmocka_unit_test(test_abs),
 	    cmocka_unit_test_setup_teardown(test_mkdir_p, setup_tmp, teardown_tmp),
