@@ -125,6 +125,7 @@ struct cmd_db_target {
 	char *masked;          /* the URL safe to print */
 	char *schema;          /* the URL's schema= (Prisma's default: public) */
 	char **keys, **values; /* libpq's parameters (db_url_conninfo), NULL until built */
+	char *session_sql;     /* run first on each connection (db_url_session_sql), or NULL */
 };
 
 /* Resolve sc's URL, parse it, route a compose service it names (through the engine when
@@ -133,8 +134,11 @@ struct cmd_db_target {
 int cmd_db_target(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
 		  struct cmd_db_target *t, struct px_error *err);
 void cmd_db_target_release(struct cmd_db_target *t);
-/* cmd_db_target, then db_probe with o: *out connected, or an error naming the database
- * (masked), why it failed and what to do. */
+/* Prepare a connection to t for its queries: t's session_sql (the schema's search_path
+ * behind PgBouncer). */
+int cmd_db_session(struct db_conn *c, const struct cmd_db_target *t, struct px_error *err);
+/* cmd_db_target, then db_probe with o and cmd_db_session: *out connected, or an error
+ * naming the database (masked), why it failed and what to do. */
 int cmd_db_open(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
 		const struct db_probe_opts *o, struct cmd_db_target *t, struct db_conn **out,
 		struct px_error *err);

@@ -165,6 +165,12 @@ static int check_schema(struct cmd_db_ctx *cx, const struct compose_prisync_sche
 	if (!co->json)
 		printf("  reachable  yes — PostgreSQL %s, connected in %.1f ms, round trip %.1f ms\n",
 		       ver, pr.connect_ms, pr.rtt_ms);
+	if (cmd_db_session(c, &t, &err) < 0) {
+		json_object_set_new(o, "error", json_string(px_error_msg(&err)));
+		if (!co->json)
+			printf("  error      %s\n", px_error_msg(&err));
+		goto out;
+	}
 	rc = check_migrations(c, cx->p, sc, o, co->json);
 out:
 	json_object_set_new(o, "ok", json_boolean(rc == CHECK_OK));

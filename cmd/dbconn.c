@@ -67,6 +67,7 @@ int cmd_db_target(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc
 		goto out;
 	/* Prisma's schema= (the connection's search_path); public by default */
 	t->schema = xstrdup(db_url_param(&u, "schema") ?: "public");
+	t->session_sql = db_url_session_sql(&u);
 	route_services(cx, &u, &map);
 	dir = sc->schema_is_dir ? xstrdup(sc->schema) : px_path_dirname(sc->schema);
 	if (db_url_conninfo(&u, &map, dir, &t->keys, &t->values, err) < 0)
@@ -88,7 +89,16 @@ void cmd_db_target_release(struct cmd_db_target *t)
 	free(t->where);
 	free(t->masked);
 	free(t->schema);
+	free(t->session_sql);
 	memset(t, 0, sizeof(*t));
+}
+
+int cmd_db_session(struct db_conn *c, const struct cmd_db_target *t, struct px_error *err)
+{
+	if (t->session_sql == NULL || db_exec(c, t->session_sql, err) == 0)
+		return 0;
+	px_error_wrap(err, "database %s: setting the schema's search_path", t->masked);
+	return -1;
 }
 
 int cmd_db_open(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
@@ -110,6 +120,11 @@ int cmd_db_open(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
 			     t->where, msg, explain[0] != '\0' ? " — " : "", explain);
 		free(msg);
 		free(explain);
+		goto out;
+	}
+	if (cmd_db_session(*out, t, err) < 0) {
+		db_close(*out);
+		*out = NULL;
 		goto out;
 	}
 	rc = 0;

@@ -113,6 +113,10 @@ int db_url_parse(const char *url, struct db_url *out, struct px_error *err);
 void db_url_release(struct db_url *u);
 /* The value of the last parameter named key, or NULL (borrowed). */
 const char *db_url_param(const struct db_url *u, const char *key);
+/* The statement a connection to u runs first, or NULL (owned): with pgbouncer=true and a
+ * schema, `SET search_path = "schema"` -- PgBouncer refuses the startup option that
+ * db_url_conninfo uses otherwise, so Prisma sets it this way too. */
+char *db_url_session_sql(const struct db_url *u);
 
 /* Percent-encode everything outside RFC 3986's unreserved set (ALPHA DIGIT - . _ ~),
  * byte by byte (UTF-8 stays UTF-8 once decoded).  Owned. */
@@ -160,7 +164,7 @@ void db_host_map_release(struct db_host_map *m);
  * parameters are translated or dropped:
  *   schema=X       -> options "-c search_path=\"X\"" appended to any options given (not
  *                     with pgbouncer=true: PgBouncer refuses the startup parameter, so
- *                     the caller runs SET search_path, as Prisma does; see db_url_param);
+ *                     the caller runs SET search_path, as Prisma does: db_url_session_sql);
  *   sslmode        -> disable/prefer/require as is, libpq's allow/verify-ca/verify-full
  *                     kept, anything else prefer (Prisma's fallback); always set, so a
  *                     PGSSLMODE in the environment does not change the answer;

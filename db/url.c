@@ -688,17 +688,22 @@ struct prisma_params {
 /* search_path as a startup option: the schema quoted as an identifier (as Prisma does,
  * with '"' doubled), then escaped for the options string, where blanks separate
  * arguments and a backslash escapes the next character. */
+static void quote_ident(struct px_buf *b, const char *name)
+{
+	px_buf_addch(b, '"');
+	for (const char *c = name; *c != '\0'; c++) {
+		if (*c == '"')
+			px_buf_addch(b, '"');
+		px_buf_addch(b, *c);
+	}
+	px_buf_addch(b, '"');
+}
+
 static void add_search_path(struct px_buf *b, const char *schema)
 {
 	struct px_buf ident = PX_BUF_INIT;
 
-	px_buf_addch(&ident, '"');
-	for (const char *c = schema; *c != '\0'; c++) {
-		if (*c == '"')
-			px_buf_addch(&ident, '"');
-		px_buf_addch(&ident, *c);
-	}
-	px_buf_addch(&ident, '"');
+	quote_ident(&ident, schema);
 	px_buf_adds(b, "-c search_path=");
 	for (size_t i = 0; i < ident.len; i++) {
 		if (isspace((unsigned char)ident.data[i]) || ident.data[i] == '\\')
@@ -706,6 +711,18 @@ static void add_search_path(struct px_buf *b, const char *schema)
 		px_buf_addch(b, ident.data[i]);
 	}
 	px_buf_release(&ident);
+}
+
+char *db_url_session_sql(const struct db_url *u)
+{
+	const char *schema = db_url_param(u, "schema"), *bouncer = db_url_param(u, "pgbouncer");
+	struct px_buf b = PX_BUF_INIT;
+
+	if (schema == NULL || bouncer == NULL || strcmp(bouncer, "true") != 0)
+		return NULL;
+	px_buf_adds(&b, "SET search_path = ");
+	quote_ident(&b, schema);
+	return px_buf_detach(&b, NULL);
 }
 
 /* Split a comma list (libpq's multi-host form) into v; "" gives one empty element. */

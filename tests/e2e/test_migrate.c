@@ -1,6 +1,9 @@
 /* test_migrate.c - `prisync migrate` and `migrate resolve` against real PostgreSQL: the
  * table and rows exactly as Prisma writes them, a failure recorded and blocking until it is
- * resolved, baselining, a non-empty database refused, and Prisma's advisory lock honoured. */
+ * resolved, baselining, a non-empty database refused, Prisma's advisory lock honoured, and
+ * the Prisma CLI's own `migrate status` agreeing with `prisync db-check` at every step. */
+#include <jansson.h>
+#include <errno.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,8 +81,10 @@ static void write_file(const struct t *t, const char *rel, const char *text)
 	free(path);
 }
 
-/* A project with one schema on t's database and these migrations (name, script pairs). */
-static void project(const struct t *t, const char *const *migrations, size_t n)
+/* A project with one schema on the database at url and these migrations (name, script
+ * pairs). */
+static void project_url(const struct t *t, const char *url, const char *const *migrations,
+			size_t n)
 {
 	char *yaml = NULL;
 
@@ -100,9 +105,15 @@ static void project(const struct t *t, const char *const *migrations, size_t n)
 		  "  schemas:\n"
 		  "    - {name: core, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
 		  "       database-url: '%s'}\n",
-		  t->url);
+		  url);
 	write_file(t, "compose.yaml", yaml);
 	free(yaml);
+}
+
+/* The same on t's database. */
+static void project(const struct t *t, const char *const *migrations, size_t n)
+{
+	project_url(t, t->url, migrations, n);
 }
 
 static int migrate(struct t *t, ...) __attribute__((sentinel));
@@ -407,6 +418,218 @@ static void test_advisory_lock(void **state)
 	expect_q(t, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'", "0");
 }
 
+/* Prisma's schema= puts the history table in that schema; behind PgBouncer (pgbouncer=true),
+ * which refuses the startup option, the search_path is set by a statement instead. */
+static void test_schema_param_and_pgbouncer(void **state)
+{
+	struct t *t = *state;
+	const char *const m[] = {"20250101000000_init", init_sql, "20250102000000_posts",
+				 posts_sql};
+	struct px_error err = PX_ERROR_INIT;
+	struct db_conn *c = NULL;
+	char *url = NULL;
+	json_error_t jerr;
+	json_t *doc, *s;
+
+	if (db_connect(&c, t->url, 5, &err) < 0 || db_exec(c, "CREATE SCHEMA other", &err) < 0)
+		fail_msg("%s", px_error_msg(&err));
+	db_close(c);
+	xasprintf(&url, "%s?schema=other&connection_limit=5&pool_timeout=20", t->url);
+	project_url(t, url, m, 4);
+	assert_int_equal(migrate(t, "--no-sync", NULL), 0);
+	expect_in(&t->out, "stdout", "schema \"other\"");
+	expect_q(t, "SELECT count(*) FROM other._prisma_migrations", "2");
+	expect_q(t, "SELECT to_regclass('other.posts') IS NOT NULL", "t");
+	expect_q(t, "SELECT to_regclass('public._prisma_migrations') IS NULL", "t");
+
+	/* the same database through a PgBouncer-style URL: the same history */
+	free(url);
+	xasprintf(&url, "%s?schema=other&pgbouncer=true", t->url);
+	project_url(t, url, m, 4);
+	px_buf_reset(&t->out);
+	px_buf_reset(&t->err);
+	assert_int_equal(harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+					 "db-check", "--json", NULL),
+			 0);
+	doc = json_loads(px_buf_cstr(&t->out), 0, &jerr);
+	if (doc == NULL)
+		fail_msg("db-check --json: %s:\n%s", jerr.text, px_buf_cstr(&t->out));
+	s = json_array_get(json_object_get(doc, "schemas"), 0);
+	assert_true(json_is_true(json_object_get(s, "hasMigrationsTable")));
+	assert_true(json_is_true(json_object_get(s, "upToDate")));
+	assert_int_equal(json_array_size(json_object_get(s, "appliedMigrations")), 2);
+	json_decref(doc);
+	assert_int_equal(migrate(t, "--no-sync", NULL), 0);
+	expect_in(&t->out, "stdout", "No pending migrations to apply.");
+	free(url);
+}
+
+/* Prisma 6's CLI as a user configures it for the pg driver adapter: its schema engine is
+ * then Wasm, nothing is downloaded, and `migrate status` runs offline.  idleTimeoutMillis:
+ * without it an up-to-date status waits 10 s for pg's idle pool before node exits. */
+static const char prisma6_config[] =
+    "import { defineConfig } from 'prisma/config';\n"
+    "import { PrismaPg } from '@prisma/adapter-pg';\n"
+    "export default defineConfig({\n"
+    "  experimental: { adapter: true },\n"
+    "  engine: 'js',\n"
+    "  schema: 'prisma/schema.prisma',\n"
+    "  async adapter() {\n"
+    "    return new PrismaPg({ connectionString: process.env.DATABASE_URL, idleTimeoutMillis: 1 });\n"
+    "  },\n"
+    "});\n";
+
+/* What `prisma migrate status` printed: the names under its "Following migration(s) have
+ * <what>:" header, space-separated ("" when it has no such list). */
+static char *prisma_list(const struct px_buf *out, const char *what)
+{
+	struct px_buf names = PX_BUF_INIT;
+	const char *p = px_buf_cstr(out), *h;
+	char header[64];
+
+	snprintf(header, sizeof(header), " have %s:\n", what);
+	h = strstr(p, header);
+	if (h != NULL && strncmp(h - 9, "migration", 9) != 0 && strncmp(h - 10, "migrations", 10) != 0)
+		h = NULL;
+	for (p = h != NULL ? h + strlen(header) : ""; *p != '\0' && *p != '\n';) {
+		const char *nl = strchrnul(p, '\n');
+
+		px_buf_addf(&names, "%s%.*s", names.len > 0 ? " " : "", (int)(nl - p), p);
+		p = *nl == '\n' ? nl + 1 : nl;
+	}
+	return px_buf_detach(&names, NULL);
+}
+
+/* prisync db-check --json's names: the key's array, or with state != NULL the migrations
+ * in that state. */
+static char *our_list(json_t *s, const char *key, const char *state)
+{
+	struct px_buf names = PX_BUF_INIT;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(json_object_get(s, key), i, v)
+	{
+		const char *name = state != NULL ? json_string_value(json_object_get(v, "name"))
+						 : json_string_value(v);
+
+		if (state == NULL ||
+		    strcmp(json_string_value(json_object_get(v, "state")) ?: "", state) == 0)
+			px_buf_addf(&names, "%s%s", names.len > 0 ? " " : "", name);
+	}
+	return px_buf_detach(&names, NULL);
+}
+
+/*
+ * One step: `prisma migrate status` and `prisync db-check --json` on the same database.
+ * Prisma prints one list -- the migrations with no row ("not yet applied") or else the
+ * failed ones -- and exits 1 for either; prisync reports both lists and the exit code
+ * Prisma gives.  want_pending/want_failed are what Prisma must print, so the step also
+ * checks the state the test built.
+ */
+static void agree(struct t *t, const char *cli, const char *want_pending, const char *want_failed,
+		  int want_exit)
+{
+	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
+	char *env = NULL, *got;
+	json_error_t jerr;
+	json_t *doc, *s;
+	int code;
+
+	xasprintf(&env, "DATABASE_URL=%s", t->url);
+	code = harness_node(t->dir.root, &out, &err, (const char *[]){cli, "migrate", "status", NULL},
+			    env, 120000);
+	if (code != want_exit)
+		fail_msg("prisma migrate status exited %d, want %d:\n%s\n%s", code, want_exit,
+			 px_buf_cstr(&out), px_buf_cstr(&err));
+	/* the failed list goes to stderr */
+	px_buf_add(&out, px_buf_cstr(&err), err.len);
+	got = prisma_list(&out, "not yet been applied");
+	if (strcmp(got, want_pending) != 0)
+		fail_msg("prisma: not yet applied '%s', want '%s':\n%s", got, want_pending,
+			 px_buf_cstr(&out));
+	free(got);
+	got = prisma_list(&out, "failed");
+	if (strcmp(got, want_failed) != 0)
+		fail_msg("prisma: failed '%s', want '%s':\n%s", got, want_failed, px_buf_cstr(&out));
+	free(got);
+	if (want_exit == 0)
+		expect_in(&out, "prisma migrate status", "Database schema is up to date!");
+
+	px_buf_reset(&t->out);
+	px_buf_reset(&t->err);
+	code = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+			       "db-check", "--json", NULL);
+	doc = json_loads(px_buf_cstr(&t->out), 0, &jerr);
+	if (doc == NULL)
+		fail_msg("db-check --json: %s:\n%s%s", jerr.text, px_buf_cstr(&t->out),
+			 px_buf_cstr(&t->err));
+	s = json_array_get(json_object_get(doc, "schemas"), 0);
+	assert_int_equal(json_integer_value(json_object_get(s, "prismaStatusExitCode")), want_exit);
+	/* Prisma's "not yet applied" = migrations without any row */
+	got = our_list(s, "migrations", "pending");
+	assert_string_equal(got, want_pending);
+	free(got);
+	/* Prisma lists failed migrations only when nothing lacks a row; prisync always */
+	got = our_list(s, "failedMigrations", NULL);
+	if (want_pending[0] == '\0')
+		assert_string_equal(got, want_failed);
+	free(got);
+	/* both say "in order" together */
+	assert_int_equal(code == 0, want_exit == 0 && json_is_true(json_object_get(s, "upToDate")));
+	json_decref(doc);
+	px_buf_release(&out);
+	px_buf_release(&err);
+	free(env);
+}
+
+static void test_prisma_cli_agrees(void **state)
+{
+	struct t *t = *state;
+	static const char bad[] = "SELECT nosuchcolumn FROM users;\n";
+	static const char later_sql[] = "ALTER TABLE users ADD COLUMN nickname text;\n";
+	const char *const m[] = {"20250101000000_init",   init_sql, "20250102000000_posts",
+				 posts_sql,               "20250103000000_broken", bad,
+				 "20250104000000_later", later_sql};
+	char *cli = NULL, *later = NULL, *aside = NULL;
+
+	project(t, m, 8);
+	/* Prisma 6 wants the url attribute, even though the adapter replaces it */
+	write_file(t, "prisma/schema.prisma",
+		   "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n"
+		   "model A {\n  id Int @id\n}\n");
+	write_file(t, "prisma.config.ts", prisma6_config);
+	harness_link_node_modules(t->dir.root, "PRISYNC_TEST_PRISMA6");
+	xasprintf(&cli, "%s/node_modules/prisma/build/index.js", harness_env("PRISYNC_TEST_PRISMA6"));
+
+	/* a fresh database: everything pending */
+	agree(t, cli,
+	      "20250101000000_init 20250102000000_posts 20250103000000_broken 20250104000000_later",
+	      "", 1);
+	/* prisync's run stops at the broken one: one failed, one behind it pending */
+	assert_int_equal(migrate(t, "--no-sync", NULL), 1);
+	agree(t, cli, "20250104000000_later", "", 1);
+	/* without the pending one, Prisma names the failure */
+	later = px_path_join(t->dir.root, "prisma/migrations/20250104000000_later");
+	xasprintf(&aside, "%s/later-aside", t->dir.root);
+	if (rename(later, aside) < 0)
+		fail_msg("rename: %s", strerror(errno));
+	agree(t, cli, "", "20250103000000_broken", 1);
+	/* rolled back (and fixed): a row exists, so Prisma has nothing to list */
+	assert_int_equal(migrate(t, "resolve", "--rolled-back", "20250103000000_broken", NULL), 0);
+	write_file(t, "prisma/migrations/20250103000000_broken/migration.sql",
+		   "CREATE TABLE fixed (id int);\n");
+	agree(t, cli, "", "", 0);
+	/* everything applied by prisync: Prisma finds its history in order */
+	if (rename(aside, later) < 0)
+		fail_msg("rename: %s", strerror(errno));
+	assert_int_equal(migrate(t, "--no-sync", NULL), 0);
+	agree(t, cli, "", "", 0);
+	free(cli);
+	free(later);
+	free(aside);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +637,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_failure_blocks_until_resolved, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_baseline_and_not_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_advisory_lock, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_param_and_pgbouncer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prisma_cli_agrees, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("e2e_migrate", tests, NULL, NULL);

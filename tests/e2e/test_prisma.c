@@ -44,49 +44,10 @@ static void write_file(const char *dir, const char *rel, const char *text)
 	free(parent);
 }
 
-/* Link <dir>/node_modules to the harness install of one Prisma major version. */
-static void link_node_modules(const char *dir, const char *install_var)
-{
-	char *target = NULL, *link = px_path_join(dir, "node_modules");
-
-	xasprintf(&target, "%s/node_modules", harness_env(install_var));
-	if (symlink(target, link) < 0)
-		fail_msg("symlink '%s': %s", link, strerror(errno));
-	free(target);
-	free(link);
-}
-
 /* Run node with args in dir; extra "KEY=VALUE" environment entries may be given. */
 static int node(struct fx *f, const char *dir, const char *const *args, const char *extra_env)
 {
-	extern char **environ;
-	struct px_error err = PX_ERROR_INIT;
-	const char *argv[8] = { "node" };
-	const char **envp = NULL;
-	size_t n = 0;
-	int code = -1;
-	struct px_proc_opts o = { .argv = argv, .cwd = dir, .in = PX_PROC_NULL, .out = PX_PROC_PIPE,
-				  .err = PX_PROC_PIPE };
-
-	for (size_t i = 0; args[i] != NULL && i < 6; i++)
-		argv[i + 1] = args[i];
-	for (char **e = environ; *e != NULL; e++) {
-		/* the harness passes no DATABASE_URL of its own through to Prisma */
-		if (strncmp(*e, "DATABASE_URL=", 13) == 0)
-			continue;
-		envp = xreallocarray(envp, n + 1, sizeof(*envp));
-		envp[n++] = *e;
-	}
-	envp = xreallocarray(envp, n + 2, sizeof(*envp));
-	envp[n++] = extra_env;
-	envp[n] = NULL;
-	o.envp = envp;
-	px_buf_reset(&f->out);
-	px_buf_reset(&f->err);
-	if (px_proc_run(&o, &f->out, &f->err, &code, 120000, &err) < 0)
-		fail_msg("node: %s", px_error_msg(&err));
-	free(envp);
-	return code;
+	return harness_node(dir, &f->out, &f->err, args, extra_env, 120000);
 }
 
 static int setup(void **state)
@@ -144,7 +105,7 @@ static void test_prisma7_generates_and_queries(void **state)
 
 	copy_example(f, "prisma/schema.prisma");
 	copy_example(f, "prisma.config.ts");
-	link_node_modules(f->dir.root, "PRISYNC_TEST_PRISMA7");
+	harness_link_node_modules(f->dir.root, "PRISYNC_TEST_PRISMA7");
 	xasprintf(&cli, "%s/node_modules/prisma/build/index.js", harness_env("PRISYNC_TEST_PRISMA7"));
 
 	/* offline, without a database URL: generate needs neither */
@@ -198,7 +159,7 @@ static void test_prisma6_generates(void **state)
 		   "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n"
 		   "model User {\n  id    Int    @id @default(autoincrement())\n"
 		   "  email String @unique\n}\n");
-	link_node_modules(f->dir.root, "PRISYNC_TEST_PRISMA6");
+	harness_link_node_modules(f->dir.root, "PRISYNC_TEST_PRISMA6");
 	xasprintf(&cli, "%s/node_modules/prisma/build/index.js", harness_env("PRISYNC_TEST_PRISMA6"));
 	if (node(f, f->dir.root, (const char *[]){ cli, "generate", NULL }, NULL) != 0)
 		fail_msg("prisma 6 generate failed:\n%s\n%s", px_buf_cstr(&f->out), px_buf_cstr(&f->err));
@@ -219,7 +180,7 @@ static void test_broken_schema_fails_generate(void **state)
 		   "  output   = \"../generated/client\"\n}\n"
 		   "datasource db {\n  provider = \"postgresql\"\n}\n"
 		   "model User {\n  id Int @id\n  email Strin\n}\n");
-	link_node_modules(f->dir.root, "PRISYNC_TEST_PRISMA7");
+	harness_link_node_modules(f->dir.root, "PRISYNC_TEST_PRISMA7");
 	xasprintf(&cli, "%s/node_modules/prisma/build/index.js", harness_env("PRISYNC_TEST_PRISMA7"));
 	assert_int_not_equal(node(f, f->dir.root, (const char *[]){ cli, "generate", NULL }, NULL), 0);
 	/* the generator names the problem: the unknown type */

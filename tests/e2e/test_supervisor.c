@@ -1274,17 +1274,14 @@ static void test_prisma_edit_reaches_app(void **state)
 	xasprintf(&cli, "%s/node_modules/prisma/build/index.js", harness_env("PRISYNC_TEST_PRISMA7"));
 	{
 		const char *argv[] = {"node", cli, "generate", NULL};
-		char *link = path_in(t, "node_modules"), *target = NULL;
+		char *link = path_in(t, "node_modules");
 		struct px_proc_opts o = {.argv = argv, .cwd = t->dir.root, .in = PX_PROC_NULL};
 
-		xasprintf(&target, "%s/node_modules", harness_env("PRISYNC_TEST_PRISMA7"));
-		if (symlink(target, link) < 0)
-			fail_msg("symlink: %s", strerror(errno));
+		harness_link_node_modules(t->dir.root, "PRISYNC_TEST_PRISMA7");
 		if (px_proc_run(&o, &t->out, &t->err, &code, RUN_TIMEOUT_MS, &err) < 0 || code != 0)
 			fail_msg("host generate: %s %s", px_error_msg(&err), px_buf_cstr(&t->err));
 		unlink(link);
 		free(link);
-		free(target);
 	}
 	rc = harness_prisync(&t->dir, &t->out, &t->err, 300000, "-p", t->project, "up", "-d",
 			     "--wait", NULL);

@@ -266,3 +266,51 @@ int harness_prisync(const struct harness_dir *dir, struct px_buf *out, struct px
 	free(runtime_var);
 	return code;
 }
+
+void harness_link_node_modules(const char *dir, const char *install_var)
+{
+	char *target = NULL, *link = px_path_join(dir, "node_modules");
+
+	xasprintf(&target, "%s/node_modules", harness_env(install_var));
+	if (symlink(target, link) < 0)
+		fail_msg("symlink '%s': %s", link, strerror(errno));
+	free(target);
+	free(link);
+}
+
+int harness_node(const char *dir, struct px_buf *out, struct px_buf *errout,
+		 const char *const *args, const char *extra_env, int timeout_ms)
+{
+	struct px_error err = PX_ERROR_INIT;
+	const char *argv[8] = {"node"};
+	const char **envp = NULL;
+	size_t n = 0;
+	int code = -1;
+	struct px_proc_opts o = {.argv = argv, .cwd = dir, .in = PX_PROC_NULL,
+				 .out = PX_PROC_PIPE, .err = PX_PROC_PIPE};
+
+	for (size_t i = 0; args[i] != NULL && i < 6; i++)
+		argv[i + 1] = args[i];
+	for (char **e = environ; *e != NULL; e++) {
+		if (strncmp(*e, "DATABASE_URL=", 13) == 0)
+			continue;
+		envp = xreallocarray(envp, n + 1, sizeof(*envp));
+		envp[n++] = *e;
+	}
+	envp = xreallocarray(envp, n + 2, sizeof(*envp));
+	envp[n++] = extra_env;
+	envp[n] = NULL;
+	o.envp = envp;
+	px_buf_reset(out);
+	px_buf_reset(errout);
+	if (px_proc_run(&o, out, errout, &code, timeout_ms, &err) < 0) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", px_error_msg(&err));
+		px_error_clear(&err);
+		free(envp);
+		fail_msg("running node: %s", msg);
+	}
+	free(envp);
+	return code;
+}

@@ -55,4 +55,15 @@ bool harness_poll(bool (*cond)(void *data), void *data, int timeout_ms);
 int harness_prisync(const struct harness_dir *dir, struct px_buf *out, struct px_buf *errout,
 		    int timeout_ms, ...) __attribute__((sentinel));
 
+/* Link <dir>/node_modules to the harness's install of one Prisma major version
+ * (install_var: "PRISYNC_TEST_PRISMA6" or "PRISYNC_TEST_PRISMA7"). */
+void harness_link_node_modules(const char *dir, const char *install_var);
+
+/* Run `node args...` (at most 6 arguments, NULL-terminated) in dir, capturing stdout and
+ * stderr (both reset first).  The test's environment is passed on without any
+ * DATABASE_URL of its own, plus extra_env ("KEY=VALUE") when not NULL.  Returns the exit
+ * code; fails the test if node cannot run or hangs past timeout_ms. */
+int harness_node(const char *dir, struct px_buf *out, struct px_buf *errout,
+		 const char *const *args, const char *extra_env, int timeout_ms);
+
 #endif

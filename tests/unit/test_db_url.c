@@ -212,6 +212,36 @@ static void test_param_lookup(void **state)
 	db_url_release(NULL);
 }
 
+static void test_session_sql(void **state)
+{
+	static const struct {
+		const char *url, *want; /* want NULL: nothing to run */
+	} cases[] = {
+	    {"postgresql://h/d?schema=core&pgbouncer=true", "SET search_path = \"core\""},
+	    {"postgresql://h/d?pgbouncer=true&schema=a&schema=my%20%22s%22", /* the last, quoted */
+	     "SET search_path = \"my \"\"s\"\"\""},
+	    {"postgresql://h/d?schema=core", NULL},                 /* a startup option instead */
+	    {"postgresql://h/d?schema=core&pgbouncer=false", NULL}, /* likewise */
+	    {"postgresql://h/d?pgbouncer=true", NULL},              /* no schema: the server's */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct px_error err = PX_ERROR_INIT;
+		struct db_url u;
+		char *sql;
+
+		assert_int_equal(db_url_parse(cases[i].url, &u, &err), 0);
+		sql = db_url_session_sql(&u);
+		if ((sql == NULL) != (cases[i].want == NULL) ||
+		    (sql != NULL && strcmp(sql, cases[i].want) != 0))
+			fail_msg("%s: got %s, want %s", cases[i].url, sql ? sql : "NULL",
+				 cases[i].want ? cases[i].want : "NULL");
+		free(sql);
+		db_url_release(&u);
+	}
+}
+
 static const struct {
 	const char *url;
 	const char *want; /* a substring of the error */
@@ -1178,6 +1208,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_round_trip),
 	    cmocka_unit_test(test_parse),
 	    cmocka_unit_test(test_param_lookup),
+	    cmocka_unit_test(test_session_sql),
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_mask),
 	    cmocka_unit_test(test_mask_agrees_with_log),
