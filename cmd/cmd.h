@@ -47,6 +47,7 @@ extern const struct cmd cmd_db_check;
 extern const struct cmd cmd_migrate;
 extern const struct cmd cmd_db_create;
 extern const struct cmd cmd_db_reset;
+extern const struct cmd cmd_status;
 
 /* The command named name, or NULL. */
 const struct cmd *cmd_find(const char *name);
@@ -142,6 +143,28 @@ int cmd_db_session(struct db_conn *c, const struct cmd_db_target *t, struct px_e
 int cmd_db_open(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
 		const struct db_probe_opts *o, struct cmd_db_target *t, struct db_conn **out,
 		struct px_error *err);
+/* db-check of one schema's database without printing: o receives the object db-check
+ * --json prints for it; returns 0 in order, 1 something needs action, 2 unreachable. */
+int cmd_db_check_one(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
+		     const struct db_probe_opts *probe, json_t *o);
+/* db-check with the connections kept between calls (the supervisor answering status):
+ * a schema's connection is reused while its URL stays the same and it answers, else made
+ * again (one attempt, 1 s). */
+struct cmd_db_live_conn {
+	char *schema;
+	char *url; /* the raw URL it was made for */
+	struct db_conn *c;
+	json_t *probe; /* what the probe said: reachable, serverVersion, connectMs, rttMs */
+};
+struct cmd_db_live {
+	struct cmd_db_ctx cx;
+	struct cmd_db_live_conn *v;
+	size_t n;
+};
+/* As cmd_db_check_one, for p's schema sc (p may change between calls: a reload). */
+int cmd_db_check_live(struct cmd_db_live *l, const struct compose_project *p,
+		      const struct compose_prisync_schema *sc, json_t *o);
+void cmd_db_live_release(struct cmd_db_live *l);
 /* The rows of _prisma_migrations, oldest first (owned: prisma_migration_rows_free), and
  * whether the table exists where the connection's search_path points (no rows then). */
 int cmd_db_migration_rows(struct db_conn *c, bool *has_table, struct prisma_migration_row **rows,

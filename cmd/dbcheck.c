@@ -94,15 +94,16 @@ out:
 	return rc;
 }
 
+/* One schema's database, into o (its db-check --json object), printed unless co->json;
+ * returns the exit class. */
 static int check_schema(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
-			const struct check_opts *co, json_t *all)
+			const struct check_opts *co, json_t *o, struct cmd_db_live_conn *keep)
 {
 	struct px_error err = PX_ERROR_INIT;
 	struct cmd_db_target t;
 	struct db_probe pr = {0};
 	struct db_conn *c = NULL;
 	char *explain = NULL;
-	json_t *o = json_object();
 	int rc = CHECK_ACTION, trc;
 	char ver[32];
 
@@ -172,15 +173,113 @@ static int check_schema(struct cmd_db_ctx *cx, const struct compose_prisync_sche
 		goto out;
 	}
 	rc = check_migrations(c, cx->p, sc, o, co->json);
+	if (keep != NULL && json_object_get(o, "error") == NULL) {
+		/* in order or not, the connection works: the next check reuses it */
+		keep->url = xstrdup(t.url);
+		keep->c = c;
+		keep->probe = json_pack("{s:b,s:O,s:O,s:O}", "reachable", 1, "serverVersion",
+					json_object_get(o, "serverVersion"), "connectMs",
+					json_object_get(o, "connectMs"), "rttMs",
+					json_object_get(o, "rttMs"));
+		c = NULL;
+	}
 out:
 	json_object_set_new(o, "ok", json_boolean(rc == CHECK_OK));
-	json_array_append_new(all, o);
 	db_close(c);
 	db_probe_release(&pr);
 	cmd_db_target_release(&t);
 	px_error_clear(&err);
 	free(explain);
 	return rc;
+}
+
+int cmd_db_check_one(struct cmd_db_ctx *cx, const struct compose_prisync_schema *sc,
+		     const struct db_probe_opts *probe, json_t *o)
+{
+	const struct check_opts co = {*probe, true};
+
+	return check_schema(cx, sc, &co, o, NULL);
+}
+
+/* Close a kept connection; the entry (its schema) stays. */
+static void live_conn_release(struct cmd_db_live_conn *lc)
+{
+	db_close(lc->c);
+	free(lc->url);
+	json_decref(lc->probe);
+	lc->c = NULL;
+	lc->url = NULL;
+	lc->probe = NULL;
+}
+
+/* The migrations part on a kept connection, when it is still for the URL the schema now
+ * resolves to and still answers: 0 with o filled and *rc set, -1 to check afresh.  The
+ * URL is compared before any routing (no engine call): a service that moved breaks the
+ * connection, and the fresh check routes again. */
+static int check_on_kept(struct cmd_db_live *l, struct cmd_db_live_conn *lc,
+			 const struct compose_prisync_schema *sc, json_t *o, int *rc)
+{
+	struct px_error err = PX_ERROR_INIT;
+	char *url = NULL, *where = NULL, *masked = NULL;
+	json_t *tmp = NULL;
+	int ret = -1;
+
+	if (lc->c == NULL || db_url_resolve(l->cx.p, sc, &url, &where, NULL, &err) < 0 ||
+	    strcmp(url, lc->url) != 0)
+		goto out;
+	masked = db_url_mask(url);
+	tmp = json_pack("{s:s,s:s,s:s,s:s?}", "schema", sc->name, "dbType", "postgresql",
+			"source", where, "url", masked);
+	json_object_update(tmp, lc->probe);
+	*rc = check_migrations(lc->c, l->cx.p, sc, tmp, true);
+	if (json_object_get(tmp, "error") != NULL)
+		goto out; /* most likely the connection is gone: afresh */
+	json_object_set_new(tmp, "ok", json_boolean(*rc == CHECK_OK));
+	json_object_update(o, tmp);
+	ret = 0;
+out:
+	if (ret < 0)
+		live_conn_release(lc);
+	json_decref(tmp);
+	free(url);
+	free(where);
+	free(masked);
+	px_error_clear(&err);
+	return ret;
+}
+
+int cmd_db_check_live(struct cmd_db_live *l, const struct compose_project *p,
+		      const struct compose_prisync_schema *sc, json_t *o)
+{
+	const struct check_opts co = {{1, 1}, true};
+	struct cmd_db_live_conn *lc = NULL;
+	int rc;
+
+	/* a reload replaces the model: the routes and URLs are looked up in the current one */
+	l->cx.p = p;
+	for (size_t i = 0; i < l->n && lc == NULL; i++)
+		if (strcmp(l->v[i].schema, sc->name) == 0)
+			lc = &l->v[i];
+	if (lc == NULL) {
+		l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+		lc = &l->v[l->n++];
+		memset(lc, 0, sizeof(*lc));
+		lc->schema = xstrdup(sc->name);
+	}
+	if (check_on_kept(l, lc, sc, o, &rc) == 0)
+		return rc;
+	return check_schema(&l->cx, sc, &co, o, lc);
+}
+
+void cmd_db_live_release(struct cmd_db_live *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		live_conn_release(&l->v[i]);
+		free(l->v[i].schema);
+	}
+	free(l->v);
+	cmd_db_ctx_release(&l->cx);
+	memset(l, 0, sizeof(*l));
 }
 
 static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
@@ -258,13 +357,16 @@ static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	for (size_t i = 0; i < p->prisync.nschemas; i++) {
 		const struct compose_prisync_schema *sc = &p->prisync.schemas[i];
+		json_t *o;
 		int rc;
 
 		if (only != NULL && strcmp(only, sc->name) != 0)
 			continue;
 		if (!co.json && i > 0)
 			fputc('\n', stdout);
-		rc = check_schema(&cx, sc, &co, all);
+		o = json_object();
+		rc = check_schema(&cx, sc, &co, o, NULL);
+		json_array_append_new(all, o);
 		worst = rc > worst ? rc : worst;
 	}
 	if (co.json) {

@@ -26,6 +26,7 @@ static const struct cmd *const commands[] = {
     &cmd_migrate,
     &cmd_db_create,
     &cmd_db_reset,
+    &cmd_status,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -21,7 +21,24 @@ struct watching {
 	struct sup *sup;
 	int ready_fd; /* told '1' (ok) or '0' (failed) after the initial sync; -1 none */
 	bool stopping;
+	struct cmd_db_live db; /* status: the databases' connections, kept between asks */
 };
+
+/* The supervisor's status answer gets each schema's database as db-check sees it, on
+ * connections kept open (an idle connection costs no wakeup), so `status` needs neither
+ * libpq nor a connection set-up of its own. */
+static void status_extra(void *data, const struct compose_project *p, json_t *answer)
+{
+	struct watching *w = data;
+	json_t *schemas = json_object_get(answer, "schemas");
+
+	for (size_t i = 0; i < p->prisync.nschemas; i++) {
+		json_t *db = json_object();
+
+		cmd_db_check_live(&w->db, p, &p->prisync.schemas[i], db);
+		json_object_set_new(json_array_get(schemas, i), "database", db);
+	}
+}
 
 static void on_initial(void *data, bool ok)
 {
@@ -87,6 +104,7 @@ static int supervise(struct cmd_ctx *ctx, bool initial, int ready_fd)
 		    .runtime = rt,
 		    .initial_sync = initial,
 		    .on_initial = on_initial,
+		    .status_extra = status_extra,
 		    .data = &w,
 		};
 
@@ -107,6 +125,7 @@ out:
 	px_error_clear(&err);
 	on_initial(&w, false);
 	sup_stop(w.sup);
+	cmd_db_live_release(&w.db);
 	px_loop_free(w.loop);
 	sup_runtime_close(rt);
 	cmd_stack_close(&cs);

@@ -11,8 +11,7 @@ static const char *label(const json_t *c, const char *key)
 	return json_string_value(json_object_get(json_object_get(c, "Labels"), key));
 }
 
-/* go-units HumanDuration, as the docker CLI's RunningFor uses it. */
-static char *human_duration(int64_t secs)
+char *stack_human_duration(int64_t secs)
 {
 	int64_t minutes = secs / 60, hours = (secs + 1800) / 3600;
 	char *s;
@@ -231,7 +230,7 @@ static json_t *summary(const json_t *c, time_t now)
 	json_object_set_new(o, "Publishers", json_array_size(pubs) > 0 ? pubs : json_null());
 	if (json_array_size(pubs) == 0)
 		json_decref(pubs);
-	s = human_duration((int64_t)now - (int64_t)created);
+	s = stack_human_duration((int64_t)now - (int64_t)created);
 	{
 		char *ago;
 

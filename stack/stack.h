@@ -365,6 +365,9 @@ int stack_build(struct stack *st, const struct stack_build_opts *o, struct px_er
  */
 json_t *stack_ps_summaries(const json_t *containers, bool all, char *const *services, size_t n,
 			   time_t now);
+/* go-units HumanDuration as the docker CLI's RunningFor and Status use it: "Less than a
+ * second", "About a minute", "5 minutes", "3 days" (owned). */
+char *stack_human_duration(int64_t secs);
 /* List the project's containers and summarise them: *out owned. */
 int stack_ps(struct stack *st, bool all, char *const *services, size_t n, json_t **out,
 	     struct px_error *err);

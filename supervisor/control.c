@@ -99,6 +99,8 @@ json_t *sup_status_json(struct sup *s)
 		json_array_append_new(jobs, sup_job_json(s->queue[i]));
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "uptime_ms",
+			    json_integer((px_real_ns() - s->started_ns) / 1000000));
 	json_object_set_new(o, "project", json_string(p->name));
 	json_object_set_new(o, "working_dir", json_string(p->working_dir));
 	json_object_set_new(o, "watches",
@@ -106,6 +108,8 @@ json_t *sup_status_json(struct sup *s)
 							    : 0));
 	json_object_set_new(o, "schemas", schemas);
 	json_object_set_new(o, "jobs", jobs);
+	if (s->status_extra != NULL)
+		s->status_extra(s->data, p, o);
 	return o;
 }
 
@@ -370,12 +374,15 @@ int sup_client_read(int fd, json_t **out, struct px_error *err)
 {
 	struct px_buf line = PX_BUF_INIT;
 	json_error_t jerr;
-	char ch;
+	char buf[4096];
+	bool done = false;
 
 	*out = NULL;
-	/* byte by byte: answers are small, and nothing after the line may be consumed */
-	for (;;) {
-		ssize_t n = read(fd, &ch, 1);
+	/* peek, then take exactly up to the newline: nothing after the line may be consumed
+	 * (the next answer or event is the caller's next read) */
+	while (!done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+		const char *nl;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -387,9 +394,20 @@ int sup_client_read(int fd, json_t **out, struct px_error *err)
 			px_buf_release(&line);
 			return 1;
 		}
-		if (ch == '\n')
-			break;
-		px_buf_addch(&line, ch);
+		nl = memchr(buf, '\n', (size_t)n);
+		if (nl != NULL) {
+			n = nl - buf + 1;
+			done = true;
+		}
+		do {
+			n = recv(fd, buf, (size_t)n, 0); /* what the peek saw is there */
+		} while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			px_buf_release(&line);
+			return px_error_set(err, n < 0 ? errno : EPIPE,
+					    "cannot read from the supervisor");
+		}
+		px_buf_add(&line, buf, (size_t)n - (done ? 1 : 0));
 	}
 	*out = json_loads(px_buf_cstr(&line), 0, &jerr);
 	px_buf_release(&line);

@@ -85,6 +85,15 @@ int sup_run_direct(struct engine *e, const struct compose_project *p, const char
 			sup_job_free(j);
 			return -1;
 		}
+		{
+			struct px_error serr = PX_ERROR_INIT;
+			json_t *o = sup_job_json(j);
+
+			if (sup_last_sync_save(p->name, o, &serr) < 0)
+				px_warn("cannot record the last sync: %s", px_error_msg(&serr));
+			json_decref(o);
+			px_error_clear(&serr);
+		}
 		if (json) {
 			json_t *o = sup_job_json(j);
 

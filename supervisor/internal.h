@@ -130,6 +130,7 @@ struct sup {
 	size_t ninitial;
 	bool initial_ok;
 	void (*on_initial)(void *data, bool ok);
+	void (*status_extra)(void *data, const struct compose_project *p, json_t *answer);
 	void *data;
 
 	struct sup_runtime *runtime;

@@ -1,5 +1,6 @@
 /* runtime.c - the supervisor's runtime directory: one flock'd `lock` per project,
- * supervisor.pid for clients, and cleanup of the socket and pid file on the way out. */
+ * supervisor.pid for clients, cleanup of the socket and pid file on the way out, and the
+ * last sync of each schema. */
 #include "supervisor/supervisor.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #define LOCK_NAME "lock"
 #define PID_NAME  "supervisor.pid"
 #define SOCK_NAME "supervisor.sock"
+#define LAST_SYNC_NAME "last-sync.json"
 
 /* How long a busy lock is retried before we believe another supervisor holds it.  A
  * client's probe (sup_runtime_read_pid) holds a shared lock for microseconds; without
@@ -241,5 +243,77 @@ out:
 		close(fd);
 	free(dir);
 	free(lock_path);
+	return ret;
+}
+
+static int last_sync_path(const char *project, char **path, struct px_error *err)
+{
+	char *dir = NULL;
+
+	*path = NULL;
+	if (px_runtime_dir(project, &dir, err) < 0)
+		return -1;
+	*path = px_path_join(dir, LAST_SYNC_NAME);
+	free(dir);
+	return 0;
+}
+
+int sup_last_sync_load(const char *project, json_t **out, struct px_error *err)
+{
+	struct px_buf data = PX_BUF_INIT;
+	char *path = NULL;
+	json_error_t jerr;
+	int ret = -1;
+
+	*out = NULL;
+	if (last_sync_path(project, &path, err) < 0)
+		goto out;
+	if (px_path_read_file(path, &data, err) < 0) {
+		if (err->errnum == ENOENT) {
+			px_error_clear(err);
+			ret = 1;
+		}
+		goto out;
+	}
+	*out = json_loadb(data.data, data.len, 0, &jerr);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		px_error_set(err, 0, "'%s' line %d: not a JSON object (%s) — delete the file",
+			     path, jerr.line, jerr.text);
+		goto out;
+	}
+	ret = 0;
+out:
+	px_buf_release(&data);
+	free(path);
+	return ret;
+}
+
+int sup_last_sync_save(const char *project, const json_t *job, struct px_error *err)
+{
+	const char *schema = json_string_value(json_object_get(job, "schema"));
+	char *path = NULL, *text = NULL;
+	json_t *all = NULL;
+	int ret = -1;
+
+	if (schema == NULL)
+		return px_error_set(err, 0, "a job without a schema");
+	/* a broken file is replaced: it only ever held what this function wrote */
+	if (sup_last_sync_load(project, &all, err) < 0)
+		px_error_clear(err);
+	if (all == NULL)
+		all = json_object();
+	json_object_set(all, schema, (json_t *)job);
+	text = json_dumps(all, JSON_COMPACT);
+	if (last_sync_path(project, &path, err) < 0)
+		goto out;
+	if (px_path_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	json_decref(all);
+	free(text);
+	free(path);
 	return ret;
 }

@@ -266,6 +266,16 @@ static void queue_watch(struct sup *s, const struct sup_devwatch_action *a)
 
 static void remember(struct sup *s, struct sup_job *j)
 {
+	/* a sync job's outcome outlives the supervisor, for `status` */
+	if (j->action == NULL && j->reload == NULL) {
+		struct px_error err = PX_ERROR_INIT;
+		json_t *o = sup_job_json(j);
+
+		if (sup_last_sync_save(s->project->name, o, &err) < 0)
+			px_warn("cannot record the last sync: %s", px_error_msg(&err));
+		json_decref(o);
+		px_error_clear(&err);
+	}
 	sup_job_free(s->history[s->hist_next]);
 	s->history[s->hist_next] = j;
 	s->hist_next = (s->hist_next + 1) % SUP_HISTORY;
@@ -676,6 +686,7 @@ int sup_start(struct sup **out, const struct sup_opts *o, struct px_error *err)
 	s->runtime = o->runtime;
 	s->listen_fd = -1;
 	s->on_initial = o->on_initial;
+	s->status_extra = o->status_extra;
 	s->data = o->data;
 	s->started_ns = px_real_ns();
 	s->initial_ok = true;

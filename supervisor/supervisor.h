@@ -55,6 +55,14 @@ void sup_runtime_close(struct sup_runtime *rt);
  * -1 on an error (unreadable runtime directory or pid file, malformed pid file). */
 int sup_runtime_read_pid(const char *project, pid_t *pid, struct px_error *err);
 
+/* The last sync of each schema, kept in last-sync.json of the runtime directory as
+ * {schema: job} (sup_job_json's form) so that it outlives the process that ran it: the
+ * supervisor and a direct `prisync sync` save each sync job they finish, `status` reads
+ * them.  Save replaces the file atomically (read, update, rename). */
+int sup_last_sync_save(const char *project, const json_t *job, struct px_error *err);
+/* Returns 0 with *out the object (owned), 1 with *out NULL when nothing was saved yet. */
+int sup_last_sync_load(const char *project, json_t **out, struct px_error *err);
+
 
 /* ---- The supervisor ------------------------------------------------------------------ */
 
@@ -86,6 +94,9 @@ struct sup_opts {
 	bool initial_sync;           /* queue a sync of every schema at once */
 	/* every job of the initial sync ended; ok when all succeeded (on the loop) */
 	void (*on_initial)(void *data, bool ok);
+	/* more of the status answer (NULL: none), on the loop thread, with the current model:
+	 * what the supervisor module does not know itself, e.g. each schema's database */
+	void (*status_extra)(void *data, const struct compose_project *p, json_t *answer);
 	void *data;
 };
 

@@ -1,0 +1,273 @@
+/* test_status.c - `prisync status` on a real stack: in sync with a running supervisor
+ * (its state, the services, the last sync, the database on the supervisor's connection);
+ * a pending migration is a problem with the command that fixes it; without the supervisor
+ * the same answers come from the last recorded sync and a connection of its own; a stopped
+ * service is a problem too. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/harness/harness.h"
+
+#define RUN_TIMEOUT_MS 120000
+
+struct t {
+	struct harness_dir dir;
+	char project[64];
+	struct px_buf out, err;
+};
+
+static int setup(void **state)
+{
+	static int seq;
+	struct t *t = xcalloc(1, sizeof(*t));
+
+	harness_dir_create(&t->dir);
+	snprintf(t->project, sizeof(t->project), "pxst-%d-%d", (int)getpid(), ++seq);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
+	int left;
+
+	harness_track_project(t->project);
+	/* down stops the supervisor first */
+	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
+			"1", NULL);
+	left = harness_cleanup();
+	px_buf_release(&out);
+	px_buf_release(&err);
+	px_buf_release(&t->out);
+	px_buf_release(&t->err);
+	harness_dir_remove(&t->dir);
+	free(t);
+	return left == 0 ? 0 : -1;
+}
+
+static void write_file(const struct t *t, const char *rel, const char *text)
+{
+	struct px_error err = PX_ERROR_INIT;
+	char *path = px_path_join(t->dir.root, rel), *dir = px_path_dirname(path);
+
+	if (px_path_mkdir_p(dir, 0755, &err) < 0 ||
+	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
+		fail_msg("write %s: %s", rel, px_error_msg(&err));
+	free(dir);
+	free(path);
+}
+
+static int prisync(struct t *t, const char *a, const char *b, const char *c)
+{
+	px_buf_reset(&t->out);
+	px_buf_reset(&t->err);
+	return harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, a, b,
+			       c, NULL);
+}
+
+/* `status --json`: its exit code, and the document in *doc (owned). */
+static int status_json(struct t *t, json_t **doc)
+{
+	json_error_t jerr;
+	int rc = prisync(t, "status", "--json", NULL);
+
+	*doc = json_loads(px_buf_cstr(&t->out), 0, &jerr);
+	if (*doc == NULL)
+		fail_msg("status --json (exit %d): %s:\n%s\n%s", rc, jerr.text, px_buf_cstr(&t->out),
+			 px_buf_cstr(&t->err));
+	return rc;
+}
+
+static json_t *service(json_t *doc, const char *name)
+{
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "services"), i, s)
+	{
+		if (strcmp(json_string_value(json_object_get(s, "name")) ?: "", name) == 0)
+			return json_array_get(json_object_get(s, "containers"), 0);
+	}
+	fail_msg("no service %s", name);
+	return NULL;
+}
+
+/* The problem of scope, or NULL. */
+static json_t *problem_of(json_t *doc, const char *scope)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(doc, "problems"), i, p)
+	{
+		if (strcmp(json_string_value(json_object_get(p, "scope")) ?: "", scope) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static const char *str(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static bool supervisor_gone(void *data)
+{
+	struct t *t = data;
+	json_t *doc;
+	bool gone;
+
+	status_json(t, &doc);
+	gone = json_is_false(json_object_get(json_object_get(doc, "supervisor"), "running"));
+	json_decref(doc);
+	return gone;
+}
+
+/* The supervisor's answer has the database reachable with its one pending migration. */
+static bool db_answers_again(void *data)
+{
+	struct t *t = data;
+	json_t *doc, *db;
+	bool ok;
+
+	status_json(t, &doc);
+	db = json_object_get(json_array_get(json_object_get(doc, "schemas"), 0), "database");
+	ok = json_is_true(json_object_get(json_object_get(doc, "supervisor"), "running")) &&
+	     json_is_true(json_object_get(db, "reachable")) &&
+	     json_array_size(json_object_get(db, "pendingMigrations")) == 1;
+	json_decref(doc);
+	return ok;
+}
+
+static void test_status_in_sync_and_problems(void **state)
+{
+	struct t *t = *state;
+	json_t *doc, *sch, *db, *pr;
+	json_int_t pid;
+
+	write_file(t, "prisma/schema.prisma",
+		   "datasource db {\n  provider = \"postgresql\"\n}\nmodel A {\n  id Int @id\n}\n");
+	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
+		   "CREATE TABLE a (id int PRIMARY KEY);\n");
+	write_file(t, "compose.yaml",
+		   "x-test: &test\n"
+		   "  prisync-test.run: ${PRISYNC_TEST_RUN:-none}\n"
+		   "services:\n"
+		   "  db:\n"
+		   "    image: ${PRISYNC_TEST_IMAGE_POSTGRES}\n"
+		   "    labels: *test\n"
+		   "    environment: {POSTGRES_USER: app, POSTGRES_PASSWORD: pw, POSTGRES_DB: app}\n"
+		   "    ports: [\"127.0.0.1::5432\"]\n"
+		   "    healthcheck:\n"
+		   "      test: [\"CMD\", \"pg_isready\", \"-U\", \"app\", \"-d\", \"app\"]\n"
+		   "      interval: 1s\n"
+		   "      retries: 60\n"
+		   "  app:\n"
+		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		   "    labels: *test\n"
+		   "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\"]\n"
+		   "    depends_on: {db: {condition: service_healthy}}\n"
+		   "networks:\n"
+		   "  default:\n"
+		   "    labels: *test\n"
+		   "x-prisync:\n"
+		   "  schemas:\n"
+		   "    - name: core\n"
+		   "      schema: prisma/schema.prisma\n"
+		   "      run-in: host\n"
+		   "      generate: [\"true\"]\n"
+		   "      restart: [app]\n"
+		   "      database-url: postgresql://app:pw@db:5432/app\n");
+	if (prisync(t, "up", "-d", "--wait") != 0)
+		fail_msg("up: %s", px_buf_cstr(&t->err));
+	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
+		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+
+	/* in sync, with the supervisor's answers */
+	if (status_json(t, &doc) != 0)
+		fail_msg("status is not in sync:\n%s", px_buf_cstr(&t->out));
+	assert_true(json_is_true(json_object_get(doc, "inSync")));
+	assert_int_equal(json_array_size(json_object_get(doc, "problems")), 0);
+	assert_true(json_is_true(json_object_get(json_object_get(doc, "supervisor"), "running")));
+	pid = json_integer_value(json_object_get(json_object_get(doc, "supervisor"), "pid"));
+	assert_true(pid > 1);
+	assert_string_equal(str(service(doc, "app"), "state"), "running");
+	assert_string_equal(str(service(doc, "db"), "state"), "running");
+	assert_string_equal(str(service(doc, "db"), "health"), "healthy");
+	assert_non_null(strstr(str(service(doc, "db"), "ports"), "127.0.0.1:"));
+	assert_true(json_is_integer(json_object_get(service(doc, "app"), "uptimeS")));
+	sch = json_array_get(json_object_get(doc, "schemas"), 0);
+	assert_string_equal(str(sch, "name"), "core");
+	assert_string_equal(str(json_object_get(sch, "lastSync"), "state"), "succeeded");
+	db = json_object_get(sch, "database");
+	assert_true(json_is_true(json_object_get(db, "reachable")));
+	assert_true(json_is_true(json_object_get(db, "upToDate")));
+	assert_string_equal(str(db, "url"), "postgresql://app:****@db:5432/app");
+	json_decref(doc);
+	assert_int_equal(prisync(t, "status", NULL, NULL), 0);
+	assert_non_null(strstr(px_buf_cstr(&t->out), "everything is in sync"));
+	assert_non_null(strstr(px_buf_cstr(&t->out), "supervisor  running"));
+	assert_null(strstr(px_buf_cstr(&t->out), ":pw@"));
+
+	/* a migration nobody applied: a problem, and the command */
+	write_file(t, "prisma/migrations/20250102000000_more/migration.sql",
+		   "CREATE TABLE b (id int);\n");
+	assert_int_equal(status_json(t, &doc), 1);
+	assert_false(json_is_true(json_object_get(doc, "inSync")));
+	pr = problem_of(doc, "core");
+	assert_non_null(pr);
+	assert_string_equal(str(pr, "run"), "prisync migrate");
+	assert_non_null(strstr(str(pr, "problem"), "20250102000000_more"));
+	json_decref(doc);
+	assert_int_equal(prisync(t, "status", NULL, NULL), 1);
+	assert_non_null(strstr(px_buf_cstr(&t->out), "run: prisync migrate"));
+
+	/* the database restarted under the supervisor's kept connection: it connects again */
+	if (prisync(t, "restart", "db", NULL) != 0)
+		fail_msg("restart: %s", px_buf_cstr(&t->err));
+	assert_true(harness_poll(db_answers_again, t, 60000));
+
+	/* without the supervisor: the recorded last sync, a connection of its own */
+	assert_int_equal(kill((pid_t)pid, SIGTERM), 0);
+	assert_true(harness_poll(supervisor_gone, t, 20000));
+	assert_int_equal(status_json(t, &doc), 1);
+	sch = json_array_get(json_object_get(doc, "schemas"), 0);
+	assert_string_equal(str(json_object_get(sch, "lastSync"), "state"), "succeeded");
+	db = json_object_get(sch, "database");
+	assert_true(json_is_true(json_object_get(db, "reachable")));
+	assert_int_equal(json_array_size(json_object_get(db, "pendingMigrations")), 1);
+	assert_string_equal(str(problem_of(doc, "core"), "run"), "prisync migrate");
+	json_decref(doc);
+	assert_int_equal(prisync(t, "status", NULL, NULL), 1);
+	assert_non_null(strstr(px_buf_cstr(&t->out), "supervisor  not running"));
+
+	/* applied, then a service down */
+	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
+		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+	assert_int_equal(status_json(t, &doc), 0);
+	json_decref(doc);
+	if (prisync(t, "stop", "app", NULL) != 0)
+		fail_msg("stop: %s", px_buf_cstr(&t->err));
+	assert_int_equal(status_json(t, &doc), 1);
+	assert_string_equal(str(service(doc, "app"), "state"), "exited");
+	pr = problem_of(doc, "app");
+	assert_non_null(pr);
+	assert_non_null(strstr(str(pr, "run"), "prisync up -d"));
+	assert_null(problem_of(doc, "core"));
+	json_decref(doc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_status_in_sync_and_problems, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("e2e_status", tests, NULL, NULL);
+}
