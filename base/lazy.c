@@ -233,3 +233,15 @@ LAZY_VOID(lib_archive, archive_entry_set_mtime, (struct archive_entry * e, time_
 	  (e, t, ns))
 LAZY_VOID(lib_archive, archive_entry_set_uid, (struct archive_entry * e, la_int64_t id), (e, id))
 LAZY_VOID(lib_archive, archive_entry_set_gid, (struct archive_entry * e, la_int64_t id), (e, id))
+/* engine/archive.c: a file read out of a container */
+LAZY(lib_archive, struct archive *, archive_read_new, (void), ())
+LAZY(lib_archive, int, archive_read_support_format_tar, (struct archive * a), (a))
+LAZY(lib_archive, int, archive_read_open_memory, (struct archive * a, const void *buf, size_t len),
+     (a, buf, len))
+LAZY(lib_archive, int, archive_read_next_header, (struct archive * a, struct archive_entry **e),
+     (a, e))
+LAZY(lib_archive, la_ssize_t, archive_read_data, (struct archive * a, void *buf, size_t len),
+     (a, buf, len))
+LAZY(lib_archive, int, archive_read_free, (struct archive * a), (a))
+LAZY(lib_archive, __LA_MODE_T, archive_entry_filetype, (struct archive_entry * e), (e))
+LAZY(lib_archive, const char *, archive_entry_symlink, (struct archive_entry * e), (e))

@@ -229,6 +229,19 @@ int engine_container_put_archive(struct engine *e, const char *id, const char *p
 				 const void *tar, size_t len, bool copy_uid_gid,
 				 struct px_error *err);
 
+/* GET /containers/{id}/archive?path=: the tar the engine makes of path (a file: one
+ * entry named after its base; a symlink is archived as the link, not followed), appended
+ * to tar.  Returns 0; 1 when the container has no such path (its 404 "Could not find
+ * the file"), err left clear; -1 on other failures, a missing container included. */
+int engine_container_get_archive(struct engine *e, const char *id, const char *path,
+				 struct px_buf *tar, struct px_error *err);
+
+/* The single entry of a tar held in memory (what engine_container_get_archive() gives
+ * for one file): 0 with a regular file's content appended to out; 1 with a symlink's
+ * target appended instead; 2 for anything else (a directory: nothing appended); -1 on
+ * a malformed or empty tar. */
+int engine_tar_single_file(const void *tar, size_t len, struct px_buf *out, struct px_error *err);
+
 /*
  * Streams of lines and events.  Blocking: run them on their own struct engine (engine_dup)
  * in their own thread; engine_interrupt() from another thread stops them.

@@ -550,7 +550,8 @@ static int name_cmp(const void *x, const void *y)
 }
 
 struct walk {
-	struct px_buf *out;
+	prisma_schema_file_fn *fn;
+	void *ctx;
 	char **seen; /* real paths of the folders walked: a symlink loop ends there */
 	size_t nseen;
 };
@@ -587,14 +588,8 @@ static int walk(struct walk *w, const char *path, struct px_error *err)
 		free(real);
 		return rc;
 	}
-	if (S_ISREG(st.st_mode)) {
-		if (!ends_with_prisma(path))
-			return 0;
-		if (px_path_read_file(path, w->out, err) < 0)
-			return -1;
-		px_buf_addch(w->out, '\n');
-		return 0;
-	}
+	if (S_ISREG(st.st_mode))
+		return ends_with_prisma(path) ? w->fn(w->ctx, path, err) : 0;
 	if (!S_ISDIR(st.st_mode))
 		return 0;
 	real = realpath(path, NULL);
@@ -640,20 +635,43 @@ out:
 	return rc;
 }
 
-int prisma_schema_read(const char *path, struct px_buf *out, struct px_error *err)
+int prisma_schema_files(const char *path, prisma_schema_file_fn *fn, void *ctx,
+			struct px_error *err)
 {
-	struct walk w = {.out = out};
+	struct walk w = {.fn = fn, .ctx = ctx};
 	struct stat st;
 	int rc;
 
 	/* a single schema file counts whatever its name (--schema x.txt works) */
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-		return px_path_read_file(path, out, err);
+		return fn(ctx, path, err);
 	rc = walk(&w, path, err);
 	for (size_t i = 0; i < w.nseen; i++)
 		free(w.seen[i]);
 	free(w.seen);
 	return rc;
+}
+
+/* One file of a folder: its text and a newline, so a // comment cannot run into the
+ * next file. */
+static int append_file(void *ctx, const char *path, struct px_error *err)
+{
+	struct px_buf *out = ctx;
+
+	if (px_path_read_file(path, out, err) < 0)
+		return -1;
+	px_buf_addch(out, '\n');
+	return 0;
+}
+
+int prisma_schema_read(const char *path, struct px_buf *out, struct px_error *err)
+{
+	struct stat st;
+
+	/* a single file is embedded as is, without the folder's separating newline */
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+		return px_path_read_file(path, out, err);
+	return prisma_schema_files(path, append_file, out, err);
 }
 
 /* ---- the verdict ---- */

@@ -492,6 +492,15 @@ int prisma_client_inline_schema(const char *js_text, size_t len, char **schema_o
  */
 int prisma_schema_read(const char *path, struct px_buf *out, struct px_error *err);
 
+/* Called with each schema file's path; a non-zero return stops the walk with it. */
+typedef int prisma_schema_file_fn(void *ctx, const char *file, struct px_error *err);
+
+/* The files prisma_schema_read() reads, in its order, each handed to fn: path itself
+ * when it is a file (whatever its name), else the walk described above.  Returns 0, or
+ * the first non-zero result (of fn, or -1 for an unreadable folder). */
+int prisma_schema_files(const char *path, prisma_schema_file_fn *fn, void *ctx,
+			struct px_error *err);
+
 /* The freshness verdict. */
 enum prisma_client_state {
 	PRISMA_CLIENT_FRESH,        /* same schema, same version */
@@ -513,5 +522,90 @@ int prisma_client_check(const char *client_text, size_t client_len, const char *
 			size_t schema_len, const char *installed_version,
 			enum prisma_client_state *state, struct prisma_diff *diff,
 			struct px_error *err);
+
+/*
+ * Generator blocks (prisma/generators.c): which client a schema generates, and where.
+ */
+
+/* The providers whose output is a Prisma Client prisync can check. */
+#define PRISMA_PROVIDER_CLIENT_JS "prisma-client-js"
+#define PRISMA_PROVIDER_CLIENT    "prisma-client" /* Prisma 7's TypeScript client */
+
+struct prisma_generator {
+	char *name;     /* generator NAME { */
+	char *provider; /* the literal, or env("X")'s value; NULL when X is unset or there is
+			 * no provider setting */
+	char *output;   /* the literal (or env("X")'s value) resolved against the directory
+			 * of file and lexically cleaned; NULL when not set */
+	char *file;     /* the schema file holding the block */
+	unsigned line;  /* of the generator keyword in file */
+};
+
+struct prisma_generators {
+	struct prisma_generator *v;
+	size_t n;
+};
+
+/*
+ * Append the generator blocks of one schema file's text (file names it: the base of a
+ * relative output) to out, in order.  Settings other than provider and output, and
+ * values that are neither a string nor env("...") (output = 3), are passed over.
+ * Reads with prisma_schema_tokens(), so // comments, escapes and odd layouts read as
+ * Prisma reads them.  Returns 0.
+ */
+int prisma_generators_parse(const char *text, size_t len, const char *file,
+			    struct prisma_generators *out);
+
+/* The generator blocks of a schema file or of every file of a schema folder, in
+ * prisma_schema_read()'s order.  *out is overwritten; on failure it is empty. */
+int prisma_generators_read(const char *path, struct prisma_generators *out, struct px_error *err);
+void prisma_generators_release(struct prisma_generators *g);
+
+/* The first generator whose provider is prisma-client-js or prisma-client (borrowed), or
+ * NULL. */
+const struct prisma_generator *prisma_generators_client(const struct prisma_generators *g);
+
+/*
+ * Where the generated client is and which @prisma/client is installed
+ * (prisma/client_locate.c).  Files are read through a reader so the same rules run on
+ * the host and on a container's files (stack/client.c).
+ */
+struct prisma_reader {
+	/* Append path's content to out and set *exists; a path that does not exist (or is
+	 * not a regular file) is *exists = false and 0, not an error.  -1 on a failure to
+	 * read. */
+	int (*read)(void *ctx, const char *path, struct px_buf *out, bool *exists,
+		    struct px_error *err);
+	void *ctx;
+};
+
+/* The host's files (ctx unused). */
+extern const struct prisma_reader prisma_host_reader;
+
+struct prisma_client_location {
+	char *client;            /* the generated client file (index.js, internal/class.ts) */
+	char *package_json;      /* the @prisma/client/package.json found, or NULL */
+	char *installed_version; /* its "version", NULL when none was found or it has none */
+};
+
+/*
+ * Locate the client a generator writes, with every path in the reader's namespace:
+ *   prisma-client-js  output set: <output>/index.js.  Else Node's resolution of
+ *                     @prisma/client from schema_dir (the directory of the file holding
+ *                     the generator): the first <dir>/node_modules/@prisma/client/
+ *                     package.json walking up (a dir named node_modules itself is
+ *                     skipped, as Node does); the client is that node_modules'
+ *                     .prisma/client/index.js; with none anywhere,
+ *                     <project_dir>/node_modules/.prisma/client/index.js.
+ *   prisma-client     <output>/internal/class.ts; output is required (an error).
+ * installed_version: the version of the first node_modules/@prisma/client/package.json
+ * walking up from the client's directory.  An unknown provider is an error.  *out is
+ * overwritten; release with prisma_client_location_release().
+ */
+int prisma_client_locate(const struct prisma_reader *r, const char *provider, const char *output,
+			 const char *schema_dir, const char *project_dir,
+			 struct prisma_client_location *out, struct px_error *err);
+void prisma_client_location_release(struct prisma_client_location *l);
+
 
 #endif

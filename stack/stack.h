@@ -16,6 +16,7 @@
 #include "base/loop.h"
 #include "compose/compose.h"
 #include "engine/engine.h"
+#include "prisma/prisma.h"
 
 /*
  * Ownership: every char * returned here is owned by the caller (free()); inputs are
@@ -444,5 +445,43 @@ int stack_container_address(const json_t *c, int port, char **host, int *out_por
  * address, -1 on an engine error. */
 int stack_service_address(struct engine *e, const char *project, const char *service, int port,
 			  char **host, int *out_port, struct px_error *err);
+
+/* ---- is the generated Prisma Client fresh? (client.c) ------------------------------ */
+
+struct stack_client_report {
+	enum prisma_client_state state;
+	char *difference;        /* STALE: prisma_diff_describe() of the first difference */
+	char *reason;            /* MISSING / VERSION_SKEW: why, one line; else NULL */
+	char *client;            /* the client file, as a path where it was read */
+	char *where;             /* "host", "container <name> of service <svc>", or
+				  * "service <svc> (not running)" */
+	char *generated_version; /* the client's clientVersion, NULL when unknown */
+	char *installed_version; /* @prisma/client's version next to it, NULL when unknown */
+	char *provider;          /* the generator's: prisma-client-js or prisma-client */
+};
+
+/*
+ * Is the client of one x-prisync schema generated from its current sources?  The
+ * schema (sc->schema, a file or folder) is read on the host; its first prisma-client-js
+ * or prisma-client generator says where the client is (prisma_client_locate()).  When
+ * sc->run_in is a service that mounts a named or anonymous volume over that path as
+ * the service sees it (the host path mapped through its bind mounts: the project bound
+ * at /app puts <project>/node_modules at /app/node_modules), the client and
+ * @prisma/client are read from the service's running container through the engine's
+ * archive API (paths under a bind mount still from the host); else from the host.
+ * A client in a volume of a service with no running container is not an error: state
+ * MISSING with reason saying so, where "service <svc> (not running)".  e may be NULL
+ * when run_in is "host" (an error if the engine turns out to be needed).  Errors: no
+ * client generator, an unreadable schema or client, a malformed client file, the
+ * engine.  *out is overwritten; release it with stack_client_report_release().
+ */
+int stack_client_check(struct engine *e, const struct compose_project *p,
+		       const struct compose_prisync_schema *sc, struct stack_client_report *out,
+		       struct px_error *err);
+void stack_client_report_release(struct stack_client_report *r);
+
+/* {state, provider, client, where, generatedVersion, installedVersion, difference,
+ *  reason} with JSON nulls for what is unknown: for `status --json`.  New reference. */
+json_t *stack_client_report_json(const struct stack_client_report *r);
 
 #endif
