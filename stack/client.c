@@ -3,6 +3,7 @@
  * lives in a volume there (node_modules in a named volume, the common compose setup). */
 #include "stack/internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,7 +247,7 @@ int stack_client_check(struct engine *e, const struct compose_project *p,
 		goto fail;
 	g = prisma_generators_client(&gens);
 	if (g == NULL) {
-		px_error_set(err, 0,
+		px_error_set(err, ENOENT,
 			     "no generator with provider '%s' or '%s' in '%s' -- nothing to check",
 			     PRISMA_PROVIDER_CLIENT_JS, PRISMA_PROVIDER_CLIENT, sc->schema);
 		goto fail;

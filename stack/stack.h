@@ -470,7 +470,8 @@ struct stack_client_report {
  * @prisma/client are read from the service's running container through the engine's
  * archive API (paths under a bind mount still from the host); else from the host.
  * A client in a volume of a service with no running container is not an error: state
- * MISSING with reason saying so, where "service <svc> (not running)".  e may be NULL
+ * MISSING with reason saying so, where "service <svc> (not running)".  A schema with no
+ * client generator has nothing to check: an error with errnum ENOENT.  e may be NULL
  * when run_in is "host" (an error if the engine turns out to be needed).  Errors: no
  * client generator, an unreadable schema or client, a malformed client file, the
  * engine.  *out is overwritten; release it with stack_client_report_release().

@@ -144,14 +144,24 @@ static bool db_answers_again(void *data)
 	return ok;
 }
 
+static const char schema_v1[] = "generator client {\n  provider = \"prisma-client-js\"\n"
+				"  output   = \"../generated/client\"\n}\n"
+				"datasource db {\n  provider = \"postgresql\"\n}\n"
+				"model A {\n  id Int @id\n}\n";
+
 static void test_status_in_sync_and_problems(void **state)
 {
 	struct t *t = *state;
 	json_t *doc, *sch, *db, *pr;
 	json_int_t pid;
 
-	write_file(t, "prisma/schema.prisma",
-		   "datasource db {\n  provider = \"postgresql\"\n}\nmodel A {\n  id Int @id\n}\n");
+	write_file(t, "prisma/schema.prisma", schema_v1);
+	/* a client generated from it, as prisma-client-js lays it out */
+	write_file(t, "generated/client/index.js",
+		   "const config = {\n  \"clientVersion\": \"6.19.3\",\n  \"inlineSchema\": "
+		   "\"generator client {\\n  provider = \\\"prisma-client-js\\\"\\n  output   = "
+		   "\\\"../generated/client\\\"\\n}\\ndatasource db {\\n  provider = "
+		   "\\\"postgresql\\\"\\n}\\nmodel A {\\n  id Int @id\\n}\\n\"\n};\n");
 	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
 	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
 		   "CREATE TABLE a (id int PRIMARY KEY);\n");
@@ -204,6 +214,8 @@ static void test_status_in_sync_and_problems(void **state)
 	assert_true(json_is_integer(json_object_get(service(doc, "app"), "uptimeS")));
 	sch = json_array_get(json_object_get(doc, "schemas"), 0);
 	assert_string_equal(str(sch, "name"), "core");
+	assert_string_equal(str(json_object_get(sch, "client"), "state"), "fresh");
+	assert_string_equal(str(json_object_get(sch, "client"), "generatedVersion"), "6.19.3");
 	assert_string_equal(str(json_object_get(sch, "lastSync"), "state"), "succeeded");
 	db = json_object_get(sch, "database");
 	assert_true(json_is_true(json_object_get(db, "reachable")));
@@ -260,6 +272,24 @@ static void test_status_in_sync_and_problems(void **state)
 	assert_non_null(pr);
 	assert_non_null(strstr(str(pr, "run"), "prisync up -d"));
 	assert_null(problem_of(doc, "core"));
+	json_decref(doc);
+
+	/* the schema moved on, the client did not (no supervisor to sync it) */
+	if (prisync(t, "start", "app", NULL) != 0)
+		fail_msg("start: %s", px_buf_cstr(&t->err));
+	write_file(t, "prisma/schema.prisma",
+		   "generator client {\n  provider = \"prisma-client-js\"\n"
+		   "  output   = \"../generated/client\"\n}\n"
+		   "datasource db {\n  provider = \"postgresql\"\n}\n"
+		   "model A {\n  id Int @id\n  nickname String?\n}\n");
+	assert_int_equal(status_json(t, &doc), 1);
+	sch = json_array_get(json_object_get(doc, "schemas"), 0);
+	assert_string_equal(str(json_object_get(sch, "client"), "state"), "stale");
+	assert_non_null(strstr(str(json_object_get(sch, "client"), "difference"), "nickname"));
+	pr = problem_of(doc, "core");
+	assert_non_null(pr);
+	assert_string_equal(str(pr, "run"), "prisync sync core");
+	assert_non_null(strstr(str(pr, "problem"), "stale"));
 	json_decref(doc);
 }
 
