@@ -203,6 +203,50 @@ LAZY_VOID(lib_git2, git_reference_free, (git_reference * ref), (ref))
 LAZY(lib_git2, char *, git_oid_tostr, (char *out, size_t n, const git_oid *id), (out, n, id))
 LAZY(lib_git2, int, git_ignore_path_is_ignored,
      (int *ignored, git_repository *repo, const char *path), (ignored, repo, path))
+LAZY(lib_git2, const char *, git_repository_path, (const git_repository *repo), (repo))
+LAZY(lib_git2, const char *, git_repository_commondir, (const git_repository *repo), (repo))
+LAZY(lib_git2, int, git_repository_index, (git_index * *out, git_repository *repo),
+     (out, repo))
+LAZY(lib_git2, size_t, git_index_entrycount, (const git_index *index), (index))
+LAZY(lib_git2, const git_index_entry *, git_index_get_bypath,
+     (git_index * index, const char *path, int stage), (index, path, stage))
+LAZY(lib_git2, int, git_index_find_prefix, (size_t *at_pos, git_index *index, const char *prefix),
+     (at_pos, index, prefix))
+LAZY_VOID(lib_git2, git_index_free, (git_index * index), (index))
+LAZY(lib_git2, int, git_status_options_init, (git_status_options * opts, unsigned int version),
+     (opts, version))
+LAZY(lib_git2, int, git_status_list_new,
+     (git_status_list * *out, git_repository *repo, const git_status_options *opts),
+     (out, repo, opts))
+LAZY(lib_git2, size_t, git_status_list_entrycount, (git_status_list * statuslist), (statuslist))
+LAZY(lib_git2, const git_status_entry *, git_status_byindex,
+     (git_status_list * statuslist, size_t idx), (statuslist, idx))
+LAZY_VOID(lib_git2, git_status_list_free, (git_status_list * statuslist), (statuslist))
+LAZY(lib_git2, int, git_oid_fromstr, (git_oid * out, const char *str), (out, str))
+LAZY(lib_git2, int, git_oid_cmp, (const git_oid *a, const git_oid *b), (a, b))
+LAZY(lib_git2, int, git_commit_lookup, (git_commit * *commit, git_repository *repo,
+     const git_oid *id), (commit, repo, id))
+LAZY(lib_git2, int, git_commit_tree, (git_tree * *tree_out, const git_commit *commit),
+     (tree_out, commit))
+LAZY(lib_git2, unsigned int, git_commit_parentcount, (const git_commit *commit), (commit))
+LAZY(lib_git2, const git_oid *, git_commit_parent_id, (const git_commit *commit, unsigned int n),
+     (commit, n))
+LAZY_VOID(lib_git2, git_commit_free, (git_commit * commit), (commit))
+LAZY_VOID(lib_git2, git_tree_free, (git_tree * tree), (tree))
+LAZY(lib_git2, int, git_diff_options_init, (git_diff_options * opts, unsigned int version),
+     (opts, version))
+LAZY(lib_git2, int, git_diff_find_options_init,
+     (git_diff_find_options * opts, unsigned int version), (opts, version))
+LAZY(lib_git2, int, git_diff_tree_to_tree,
+     (git_diff * *diff, git_repository *repo, git_tree *old_tree, git_tree *new_tree,
+      const git_diff_options *opts),
+     (diff, repo, old_tree, new_tree, opts))
+LAZY(lib_git2, int, git_diff_find_similar, (git_diff * diff, const git_diff_find_options *options),
+     (diff, options))
+LAZY(lib_git2, size_t, git_diff_num_deltas, (const git_diff *diff), (diff))
+LAZY(lib_git2, const git_diff_delta *, git_diff_get_delta, (const git_diff *diff, size_t idx),
+     (diff, idx))
+LAZY_VOID(lib_git2, git_diff_free, (git_diff * diff), (diff))
 
 /* ---- libarchive (engine/build.c) ---- */
 LAZY(lib_archive, struct archive *, archive_write_new, (void), ())

@@ -412,6 +412,37 @@ static bool in_git_tree(const char *dir)
 	return found;
 }
 
+static const char *vcs_status_name(enum vcs_status v)
+{
+	static const char *const names[] = {"clean", "modified", "untracked", "ignored"};
+
+	return names[v];
+}
+
+/* One schema's files as git sees them: {schema, migrations, untrackedMigrations}. */
+static json_t *git_schema(struct vcs_repo *repo, const struct compose_prisync_schema *sc)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct vcs_path_state a = {0}, b = {0};
+	json_t *o = json_object(), *untracked = json_array();
+
+	if (vcs_path_status(repo, sc->schema, &a, &err) < 0 ||
+	    vcs_path_status(repo, sc->migrations, &b, &err) < 0) {
+		json_object_set_new(o, "error", json_string(px_error_msg(&err)));
+		goto out;
+	}
+	json_object_set_new(o, "schema", json_string(vcs_status_name(a.status)));
+	json_object_set_new(o, "migrations", json_string(vcs_status_name(b.status)));
+	for (size_t i = 0; i < b.nuntracked_dirs; i++)
+		json_array_append_new(untracked, json_string(b.untracked_dirs[i]));
+out:
+	json_object_set_new(o, "untrackedMigrations", untracked);
+	vcs_path_state_release(&a);
+	vcs_path_state_release(&b);
+	px_error_clear(&err);
+	return o;
+}
+
 /* The git thread: HEAD and the state of every schema's files. */
 static void *git_thread(void *arg)
 {
@@ -429,6 +460,13 @@ static void *git_thread(void *arg)
 	}
 	st->git = json_pack("{s:s?,s:s?,s:b}", "branch", h.detached ? NULL : h.branch, "commit",
 			    h.oid[0] != '\0' ? h.oid : NULL, "detached", h.detached);
+	{
+		json_t *schemas = json_array();
+
+		for (size_t i = 0; i < st->p->prisync.nschemas; i++)
+			json_array_append_new(schemas, git_schema(repo, &st->p->prisync.schemas[i]));
+		json_object_set_new(st->git, "schemas", schemas);
+	}
 out:
 	vcs_free(repo);
 	px_error_clear(&err);
@@ -445,9 +483,12 @@ static void schemas_section(struct status *st)
 		px_error_clear(&err);
 	}
 	if (st->git != NULL) {
+		json_t *move = json_object_get(json_object_get(st->sup, "git"), "last_move");
+
+		/* the supervisor saw the branch switches: the last one, what it changed */
+		if (json_is_object(move))
+			json_object_set(st->git, "lastHeadMove", move);
 		json_object_set(st->doc, "git", st->git);
-		if (st->sup != NULL && json_is_object(json_object_get(st->sup, "git")))
-			json_object_set(st->git, "lastHeadMove", json_object_get(st->sup, "git"));
 	}
 	for (size_t i = 0; i < st->p->prisync.nschemas; i++) {
 		const struct compose_prisync_schema *sc = &st->p->prisync.schemas[i];
@@ -456,6 +497,9 @@ static void schemas_section(struct status *st)
 				      rel != NULL && rel[0] != '\0' ? rel : sc->schema);
 
 		json_object_set(o, "client", json_array_get(st->clients, i));
+		if (st->git != NULL)
+			json_object_set(o, "git",
+					json_array_get(json_object_get(st->git, "schemas"), i));
 		sync_part(st, sc, saved, o);
 		json_object_set(o, "database", json_array_get(st->dbs, i));
 		json_array_append_new(schemas, o);
@@ -623,6 +667,62 @@ static void print_database(const json_t *db)
 	printf("%s\n", first ? " none" : "");
 }
 
+/* Names of a JSON array of strings, space-separated, into a buffer. */
+static void names_into(struct px_buf *b, const json_t *names)
+{
+	const json_t *v;
+	size_t i;
+
+	json_array_foreach(names, i, v) px_buf_addf(b, "%s%s", i > 0 ? " " : "",
+						    json_string_value(v));
+}
+
+static void print_git(const json_t *g, const json_t *move, const char *schema)
+{
+	const json_t *untracked = json_object_get(g, "untrackedMigrations"), *s;
+	struct px_buf line = PX_BUF_INIT;
+	size_t i;
+
+	if (g == NULL)
+		return;
+	if (json_object_get(g, "error") != NULL) {
+		printf("  git        %s\n", json_string_value(json_object_get(g, "error")));
+		return;
+	}
+	px_buf_addf(&line, "schema %s, migrations %s",
+		    json_string_value(json_object_get(g, "schema")),
+		    json_string_value(json_object_get(g, "migrations")));
+	if (json_array_size(untracked) > 0) {
+		px_buf_adds(&line, "; never committed: ");
+		names_into(&line, untracked);
+	}
+	printf("  git        %s\n", px_buf_cstr(&line));
+	px_buf_reset(&line);
+	/* what the last branch switch did to this schema */
+	json_array_foreach(json_object_get(move, "schemas"), i, s)
+	{
+		const json_t *added = json_object_get(s, "migrationsAdded");
+		const json_t *removed = json_object_get(s, "migrationsRemoved");
+		const char *to = json_string_value(json_object_get(move, "branch"));
+
+		if (strcmp(json_string_value(json_object_get(s, "name")) ?: "", schema) != 0)
+			continue;
+		px_buf_addf(&line, "to %s: schema %s", to != NULL ? to : "a detached HEAD",
+			    json_is_true(json_object_get(s, "schemaChanged")) ? "changed"
+									       : "unchanged");
+		if (json_array_size(added) > 0) {
+			px_buf_adds(&line, "; migrations added: ");
+			names_into(&line, added);
+		}
+		if (json_array_size(removed) > 0) {
+			px_buf_adds(&line, "; migrations this branch lacks: ");
+			names_into(&line, removed);
+		}
+		printf("  checkout   %s\n", px_buf_cstr(&line));
+	}
+	px_buf_release(&line);
+}
+
 static void print_screen(const struct status *st)
 {
 	const json_t *git = json_object_get(st->doc, "git"), *s, *pr;
@@ -647,6 +747,8 @@ static void print_screen(const struct status *st)
 		print_client(json_object_get(s, "client"));
 		print_sync(json_object_get(s, "lastSync"));
 		print_database(json_object_get(s, "database"));
+		print_git(json_object_get(s, "git"), json_object_get(git, "lastHeadMove"),
+			  json_string_value(json_object_get(s, "name")));
 	}
 	printf("\n");
 	if (json_array_size(st->problems) == 0) {

@@ -193,12 +193,22 @@ static char *recommend(const struct prisma_migration_report *r,
 		return s;
 	}
 	if (r->count[PRISMA_MIGRATION_MISSING_LOCALLY] > 0) {
+		char *adds = NULL;
+		size_t nadds = 0;
+
 		names = names_of(r, missing_locally, &n);
+		/* typically a branch switch: what this branch brings instead */
+		if (r->to_apply > 0)
+			adds = names_of(r, will_apply, &nadds);
 		xasprintf(
 		    &s,
 		    "applied in DB but missing locally: %s — switch back to the branch that has "
-		    "%s, or reset the dev database (`prisync db-reset`)",
-		    names, n > 1 ? "them" : "it");
+		    "%s, or reset the dev database (`prisync db-reset`)%s%s%s",
+		    names, n > 1 ? "them" : "it", adds != NULL ? "; this branch adds " : "",
+		    adds != NULL ? adds : "",
+		    adds != NULL ? (nadds > 1 ? ", which apply after the reset" : ", which applies after the reset")
+				 : "");
+		free(adds);
 		free(names);
 		return s;
 	}

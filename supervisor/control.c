@@ -108,6 +108,7 @@ json_t *sup_status_json(struct sup *s)
 							    : 0));
 	json_object_set_new(o, "schemas", schemas);
 	json_object_set_new(o, "jobs", jobs);
+	json_object_set_new(o, "git", sup_git_json(s));
 	if (s->status_extra != NULL)
 		s->status_extra(s->data, p, o);
 	return o;

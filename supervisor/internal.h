@@ -16,6 +16,7 @@
 #include "stack/stack.h"
 #include "supervisor/devwatch.h"
 #include "supervisor/supervisor.h"
+#include "watcher/watcher.h"
 
 /*
  * One sync job.  The loop thread creates it and owns it; while it runs, the executor
@@ -94,6 +95,39 @@ struct sup_client {
 
 #define SUP_HISTORY 64 /* finished jobs kept for wait and status */
 
+/* What a HEAD move did to one schema. */
+struct sup_git_schema {
+	char *name;
+	bool schema_changed;         /* a file of the schema differs */
+	struct compose_strv added;   /* migration folder names */
+	struct compose_strv removed;
+};
+
+/* HEAD resolved to another commit (git.c). */
+struct sup_git_move {
+	char from[41], to[41]; /* "" for an unborn HEAD */
+	char branch[256];      /* "" when detached */
+	int64_t time_ns;       /* CLOCK_REALTIME, when the supervisor saw it */
+	bool on_top;           /* same branch, from is a parent of to: a commit, not a switch */
+	struct sup_git_schema *schemas; /* one per schema of the model */
+	size_t nschemas;
+};
+
+/* Following git's HEAD: an inotify descriptor of our own on the loop, watching the git
+ * directory (HEAD, index.lock), the common one (packed-refs) and the branch's ref folder,
+ * none recursively. */
+struct sup_git {
+	int fd; /* -1: not in a git working tree (or it cannot be watched) */
+	int wd_gitdir, wd_common, wd_ref;
+	char *gitdir, *commondir, *workdir;
+	char *refname;     /* the branch's ref file name in wd_ref's folder, or NULL */
+	char branch[256];  /* at the last look */
+	char oid[41];
+	bool dirty;        /* HEAD or a ref was written since the last look */
+	bool held;         /* git holds index.lock or HEAD.lock */
+	struct sup_git_move *last; /* the last move seen, or NULL */
+};
+
 struct sup {
 	struct px_loop *loop;
 	struct engine *engine;
@@ -133,6 +167,8 @@ struct sup {
 	void (*status_extra)(void *data, const struct compose_project *p, json_t *answer);
 	void *data;
 
+	struct sup_git git;
+
 	struct sup_runtime *runtime;
 	int listen_fd;
 	struct sup_client *clients;
@@ -156,5 +192,18 @@ int sup_schema_check(const struct compose_project *p, const char *name, struct p
 const struct compose_prisync_schema *sup_schema_find(const struct compose_project *p,
 						     const char *name);
 
+/* sup.c: a batch of the watcher (or an empty one when HEAD moved and nothing watches). */
+void sup_on_batch(struct sup *s, const struct watcher_batch *b);
+
+/* git.c: follow HEAD when the project is in a git working tree (no error: without git,
+ * or when it cannot be watched, nothing is followed). */
+void sup_git_start(struct sup *s);
+void sup_git_stop(struct sup *s);
+/* When HEAD or a ref was written since the last look: read HEAD, and when it resolves to
+ * another commit, record the move (what it changed per schema) and return it (borrowed,
+ * until the next move); else NULL. */
+const struct sup_git_move *sup_git_check(struct sup *s);
+/* The "git" object of the status: null outside a git working tree (new reference). */
+json_t *sup_git_json(const struct sup *s);
 
 #endif

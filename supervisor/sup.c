@@ -455,10 +455,48 @@ bool sup_busy(const struct sup *s)
 
 /* ---- The watcher and reloads ---------------------------------------------------------- */
 
+/*
+ * HEAD moved in the batch: a schema the move changed gets its sync -- the one its files'
+ * changes in this batch queued already (the watcher holds the batch while git works, so
+ * a checkout's writes and its HEAD land together), or, when none of its files showed up
+ * (events lost), one queued here.  A commit on top of HEAD changes no file: no sync.
+ */
+static void head_moved(struct sup *s, const struct watcher_batch *b, const struct sup_git_move *m)
+{
+	const struct compose_project *p = s->project;
+
+	for (size_t k = 0; k < m->nschemas && k < p->prisync.nschemas; k++) {
+		const struct compose_prisync_schema *sc = sup_schema_find(p, m->schemas[k].name);
+		bool seen = b->overflow;
+		char *why;
+
+		if (sc == NULL || !m->schemas[k].schema_changed || m->on_top)
+			continue;
+		for (size_t i = 0; i < b->n && !seen; i++)
+			seen = schema_touched(sc, b->changes[i].path);
+		if (seen)
+			continue;
+		xasprintf(&why, "git: HEAD moved to %s", m->branch[0] != '\0' ? m->branch : m->to);
+		sup_job_add_trigger(queue_job(s, sc->name, false), why);
+		free(why);
+	}
+	{
+		json_t *ev = json_pack("{s:s,s:o}", "event", "git", "git", sup_git_json(s));
+
+		sup_control_broadcast(s, ev);
+		json_decref(ev);
+	}
+}
+
 static void on_batch(void *data, const struct watcher_batch *b)
 {
-	struct sup *s = data;
+	sup_on_batch(data, b);
+}
+
+void sup_on_batch(struct sup *s, const struct watcher_batch *b)
+{
 	const struct compose_project *p = s->project;
+	const struct sup_git_move *move;
 	json_t *paths = json_array();
 	bool reload = false;
 
@@ -485,6 +523,10 @@ static void on_batch(void *data, const struct watcher_batch *b)
 		}
 		reload = true;
 	}
+	/* before kick(): the jobs this batch queued are still there to take the move */
+	move = sup_git_check(s);
+	if (move != NULL)
+		head_moved(s, b, move);
 	{
 		json_t *ev = json_pack("{s:s,s:o,s:b}", "event", "changes", "paths", paths,
 				       "overflow", b->overflow);
@@ -697,8 +739,10 @@ int sup_start(struct sup **out, const struct sup_opts *o, struct px_error *err)
 		copy_ref(&s->ref, o->ref);
 		s->can_reload = true;
 	}
+	s->git.fd = -1;
 	s->timeout = px_loop_timer_add(s->loop, 0, 0, on_timeout, s, err);
 	px_loop_timer_disarm(s->timeout);
+	sup_git_start(s);
 	if (start_watcher(s, err) < 0)
 		goto fail;
 	if (s->runtime != NULL && sup_control_open(s, err) < 0)
@@ -775,6 +819,7 @@ void sup_stop(struct sup *s)
 		sup_job_free(s->queue[i]);
 	free(s->queue);
 	watcher_stop(s->watcher);
+	sup_git_stop(s);
 	spec_free(s->spec);
 	for (size_t i = 0; i < s->nold_specs; i++)
 		spec_free(s->old_specs[i]);

@@ -70,12 +70,16 @@ struct watcher {
 	char **batch;
 	size_t nbatch, capbatch;
 	struct px_timer *quiet, *cap;
+	struct px_timer *hold_cap; /* a hold's end at the latest */
 
 	bool enospc_told;      /* thread */
 	bool pending_overflow; /* lock */
 	bool posted;           /* lock */
 	bool stopping;         /* lock */
 	bool batch_overflow;   /* loop */
+	bool held;             /* loop: watcher_hold */
+	bool deferred;         /* loop: a flush came due while held */
+	bool poked;            /* loop: flush even an empty batch */
 	bool closing;          /* loop: watcher_stop runs, no more batches */
 };
 
@@ -509,8 +513,11 @@ static void flush(struct watcher *w)
 	b.n = n;
 	w->nbatch = 0;
 	w->batch_overflow = false;
-	if (b.n > 0 || b.overflow)
+	w->deferred = false;
+	if (b.n > 0 || b.overflow || w->poked) {
+		w->poked = false;
 		w->on_batch(w->data, &b);
+	}
 	for (i = 0; i < n; i++)
 		free(b.changes[i].path);
 	free(b.changes);
@@ -521,9 +528,46 @@ static void on_timer(struct px_loop *loop, struct px_timer *t, void *data)
 	struct watcher *w = data;
 
 	(void)loop;
-	(void)t;
-	if (!w->closing)
-		flush(w);
+	if (w->closing)
+		return;
+	if (t == w->hold_cap) {
+		px_warn("a git operation seems to hang (a lock file stayed %d s): not waiting for "
+			"it any longer",
+			WATCHER_HOLD_MAX_MS / 1000);
+		w->held = false;
+	} else if (w->held) {
+		/* the flush waits for watcher_hold(false) */
+		w->deferred = true;
+		px_loop_timer_disarm(w->quiet);
+		px_loop_timer_disarm(w->cap);
+		return;
+	}
+	flush(w);
+}
+
+void watcher_hold(struct watcher *w, bool hold)
+{
+	if (w == NULL || hold == w->held)
+		return;
+	w->held = hold;
+	if (hold) {
+		px_loop_timer_rearm(w->hold_cap, WATCHER_HOLD_MAX_MS, 0);
+		return;
+	}
+	px_loop_timer_disarm(w->hold_cap);
+	/* what the operation did last may still be on its way from the thread */
+	if (w->deferred || w->nbatch > 0 || w->batch_overflow || w->poked)
+		px_loop_timer_rearm(w->quiet, (uint64_t)w->debounce_ms, 0);
+}
+
+void watcher_poke(struct watcher *w)
+{
+	if (w == NULL)
+		return;
+	w->poked = true;
+	if (!px_loop_timer_armed(w->cap) && !w->deferred)
+		px_loop_timer_rearm(w->cap, (uint64_t)w->debounce_max_ms, 0);
+	px_loop_timer_rearm(w->quiet, (uint64_t)w->debounce_ms, 0);
 }
 
 static void drain(void *data)
@@ -622,8 +666,10 @@ int watcher_start(struct watcher **out, struct px_loop *loop, const struct watch
 	pthread_mutex_init(&w->lock, NULL);
 	w->quiet = px_loop_timer_add(loop, 0, 0, on_timer, w, err);
 	w->cap = px_loop_timer_add(loop, 0, 0, on_timer, w, err);
+	w->hold_cap = px_loop_timer_add(loop, 0, 0, on_timer, w, err);
 	px_loop_timer_disarm(w->quiet);
 	px_loop_timer_disarm(w->cap);
+	px_loop_timer_disarm(w->hold_cap);
 	w->project_dir = o->project_dir != NULL ? xstrdup(o->project_dir) : NULL;
 	/* waking the thread to stop it is a file created in a directory it watches: no
 	 * signal, no timeout, no wakeup while idle */
@@ -682,6 +728,7 @@ void watcher_stop(struct watcher *w)
 	free(w->project_dir);
 	px_loop_timer_del(w->quiet);
 	px_loop_timer_del(w->cap);
+	px_loop_timer_del(w->hold_cap);
 	for (size_t i = 0; i < w->nwatched; i++)
 		free(w->watched[i].path);
 	for (size_t i = 0; i < w->npending; i++)

@@ -86,6 +86,18 @@ int watcher_start(struct watcher **out, struct px_loop *loop, const struct watch
  * thread is pending, so call it on the loop's thread but outside its callbacks.
  * NULL-safe. */
 void watcher_stop(struct watcher *w);
+/*
+ * Hold the batch (on the loop's thread): while held, neither the quiet period nor
+ * debounce_max_ms flushes it -- another program (git checkout) is mid-operation and the
+ * rest of its changes belong to the same batch.  A hold gives up by itself
+ * WATCHER_HOLD_MAX_MS after it began (a lock file a crashed git left behind).  Releasing
+ * restarts the quiet period when changes wait.
+ */
+#define WATCHER_HOLD_MAX_MS 10000
+void watcher_hold(struct watcher *w, bool hold);
+/* Something outside the watched files changed (git's HEAD moved): end the quiet period
+ * with a batch even when no file changed (on_batch then sees n == 0).  Loop thread. */
+void watcher_poke(struct watcher *w);
 /* Whether dir holds an inotify watch now (for tests and `status`). */
 bool watcher_is_watching(struct watcher *w, const char *dir);
 /* The number of inotify watches held. */

@@ -4,6 +4,7 @@
  * the same answers come from the last recorded sync and a connection of its own; a stopped
  * service is a problem too. */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,27 +145,8 @@ static bool db_answers_again(void *data)
 	return ok;
 }
 
-static const char schema_v1[] = "generator client {\n  provider = \"prisma-client-js\"\n"
-				"  output   = \"../generated/client\"\n}\n"
-				"datasource db {\n  provider = \"postgresql\"\n}\n"
-				"model A {\n  id Int @id\n}\n";
-
-static void test_status_in_sync_and_problems(void **state)
+static void write_compose(const struct t *t)
 {
-	struct t *t = *state;
-	json_t *doc, *sch, *db, *pr;
-	json_int_t pid;
-
-	write_file(t, "prisma/schema.prisma", schema_v1);
-	/* a client generated from it, as prisma-client-js lays it out */
-	write_file(t, "generated/client/index.js",
-		   "const config = {\n  \"clientVersion\": \"6.19.3\",\n  \"inlineSchema\": "
-		   "\"generator client {\\n  provider = \\\"prisma-client-js\\\"\\n  output   = "
-		   "\\\"../generated/client\\\"\\n}\\ndatasource db {\\n  provider = "
-		   "\\\"postgresql\\\"\\n}\\nmodel A {\\n  id Int @id\\n}\\n\"\n};\n");
-	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
-	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
-		   "CREATE TABLE a (id int PRIMARY KEY);\n");
 	write_file(t, "compose.yaml",
 		   "x-test: &test\n"
 		   "  prisync-test.run: ${PRISYNC_TEST_RUN:-none}\n"
@@ -194,6 +176,30 @@ static void test_status_in_sync_and_problems(void **state)
 		   "      generate: [\"true\"]\n"
 		   "      restart: [app]\n"
 		   "      database-url: postgresql://app:pw@db:5432/app\n");
+}
+
+static const char schema_v1[] = "generator client {\n  provider = \"prisma-client-js\"\n"
+				"  output   = \"../generated/client\"\n}\n"
+				"datasource db {\n  provider = \"postgresql\"\n}\n"
+				"model A {\n  id Int @id\n}\n";
+
+static void test_status_in_sync_and_problems(void **state)
+{
+	struct t *t = *state;
+	json_t *doc, *sch, *db, *pr;
+	json_int_t pid;
+
+	write_file(t, "prisma/schema.prisma", schema_v1);
+	/* a client generated from it, as prisma-client-js lays it out */
+	write_file(t, "generated/client/index.js",
+		   "const config = {\n  \"clientVersion\": \"6.19.3\",\n  \"inlineSchema\": "
+		   "\"generator client {\\n  provider = \\\"prisma-client-js\\\"\\n  output   = "
+		   "\\\"../generated/client\\\"\\n}\\ndatasource db {\\n  provider = "
+		   "\\\"postgresql\\\"\\n}\\nmodel A {\\n  id Int @id\\n}\\n\"\n};\n");
+	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
+		   "CREATE TABLE a (id int PRIMARY KEY);\n");
+	write_compose(t);
 	if (prisync(t, "up", "-d", "--wait") != 0)
 		fail_msg("up: %s", px_buf_cstr(&t->err));
 	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
@@ -293,10 +299,109 @@ static void test_status_in_sync_and_problems(void **state)
 	json_decref(doc);
 }
 
+static void git(struct t *t, ...) __attribute__((sentinel));
+
+/* git ARGS... (at most 6) in the test's directory; fails the test when it fails. */
+static void git(struct t *t, ...)
+{
+	struct px_error err = PX_ERROR_INIT;
+	const char *argv[12] = {"git", "-c", "user.email=t@example.com", "-c", "user.name=t"};
+	struct px_proc_opts o = {.argv = argv, .cwd = t->dir.root, .in = PX_PROC_NULL};
+	struct px_buf out = PX_BUF_INIT, errb = PX_BUF_INIT;
+	size_t n = 5;
+	int code = -1;
+	va_list ap;
+
+	va_start(ap, t);
+	for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 11;)
+		argv[n++] = a;
+	va_end(ap);
+	if (px_proc_run(&o, &out, &errb, &code, 30000, &err) < 0 || code != 0)
+		fail_msg("git %s: %s%s", argv[5], px_error_msg(&err), px_buf_cstr(&errb));
+	px_buf_release(&out);
+	px_buf_release(&errb);
+}
+
+/* The supervisor saw the switch back to main. */
+static bool switched_to_main(void *data)
+{
+	struct t *t = data;
+	json_t *doc, *move;
+	bool yes;
+
+	status_json(t, &doc);
+	move = json_object_get(json_object_get(doc, "git"), "lastHeadMove");
+	yes = strcmp(str(move, "branch") ?: "", "main") == 0 &&
+	      strcmp(str(json_object_get(doc, "git"), "branch") ?: "", "main") == 0;
+	json_decref(doc);
+	return yes;
+}
+
+/* After a branch switch: the migration the database has and this branch lacks is named,
+ * with what the switch changed, and a migration never committed is pointed out. */
+static void test_status_after_branch_switch(void **state)
+{
+	struct t *t = *state;
+	json_t *doc, *sch, *pr, *move, *removed;
+
+	write_file(t, "prisma/schema.prisma",
+		   "datasource db {\n  provider = \"postgresql\"\n}\nmodel A {\n  id Int @id\n}\n");
+	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
+		   "CREATE TABLE a (id int PRIMARY KEY);\n");
+	write_compose(t);
+	write_file(t, ".gitignore", ".prisync/\n");
+	git(t, "init", "-q", "-b", "main", NULL);
+	git(t, "add", "-A", NULL);
+	git(t, "commit", "-qm", "init", NULL);
+	git(t, "checkout", "-qb", "feature", NULL);
+	write_file(t, "prisma/migrations/20250102000000_nick/migration.sql",
+		   "ALTER TABLE a ADD COLUMN nick text;\n");
+	git(t, "add", "-A", NULL);
+	git(t, "commit", "-qm", "nick", NULL);
+	if (prisync(t, "up", "-d", "--wait") != 0)
+		fail_msg("up: %s", px_buf_cstr(&t->err));
+	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
+		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+	git(t, "checkout", "-q", "main", NULL);
+	assert_true(harness_poll(switched_to_main, t, 20000));
+
+	assert_int_equal(status_json(t, &doc), 1);
+	move = json_object_get(json_object_get(doc, "git"), "lastHeadMove");
+	removed = json_object_get(json_array_get(json_object_get(move, "schemas"), 0),
+				  "migrationsRemoved");
+	assert_int_equal(json_array_size(removed), 1);
+	assert_string_equal(json_string_value(json_array_get(removed, 0)), "20250102000000_nick");
+	sch = json_array_get(json_object_get(doc, "schemas"), 0);
+	assert_string_equal(str(json_object_get(sch, "git"), "migrations"), "clean");
+	pr = problem_of(doc, "core");
+	assert_non_null(pr);
+	assert_non_null(strstr(str(pr, "problem"),
+			       "applied in DB but missing locally: 20250102000000_nick"));
+	json_decref(doc);
+	assert_int_equal(prisync(t, "status", NULL, NULL), 1);
+	assert_non_null(strstr(px_buf_cstr(&t->out),
+			       "checkout   to main: schema unchanged; migrations this branch lacks: "
+			       "20250102000000_nick"));
+
+	/* a migration made here and never committed */
+	write_file(t, "prisma/migrations/20250103000000_local/migration.sql", "SELECT 1;\n");
+	assert_int_equal(status_json(t, &doc), 1);
+	sch = json_array_get(json_object_get(doc, "schemas"), 0);
+	assert_string_equal(str(json_object_get(sch, "git"), "migrations"), "untracked");
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(json_object_get(sch, "git"), "untrackedMigrations"), 0)),
+			    "20250103000000_local");
+	assert_non_null(strstr(str(problem_of(doc, "core"), "problem"),
+			       "this branch adds 20250103000000_local"));
+	json_decref(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_status_in_sync_and_problems, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_status_after_branch_switch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("e2e_status", tests, NULL, NULL);

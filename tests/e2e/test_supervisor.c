@@ -1349,6 +1349,189 @@ static void test_prisma_edit_reaches_app(void **state)
 	free(cli);
 }
 
+/* ---- git: a branch switch is one sync, and only when the schema differs ---- */
+
+/* Run a git command in the project (a fixed identity, no global or system config). */
+static void git(const struct t *t, const char *args)
+{
+	char *cmd;
+	int rc;
+
+	xasprintf(&cmd,
+		  "cd '%s' && HOME='%s' GIT_CONFIG_NOSYSTEM=1 git -c user.name=t "
+		  "-c user.email=t@example.invalid %s >/dev/null 2>&1",
+		  t->dir.root, t->dir.root, args);
+	rc = system(cmd);
+	if (rc != 0)
+		fail_msg("'git %s' failed (%d)", args, rc);
+	free(cmd);
+}
+
+/* The status's git object (new reference). */
+static json_t *git_status(const struct t *t)
+{
+	json_t *st = status(t), *g = json_object_get(st, "git");
+
+	json_incref(g);
+	json_decref(st);
+	return g;
+}
+
+struct git_wait {
+	const struct t *t;
+	const char *branch;
+};
+
+/* The supervisor saw HEAD on branch, and nothing is queued or running. */
+static bool on_branch_idle(void *data)
+{
+	const struct git_wait *w = data;
+	json_t *g = git_status(w->t);
+	const char *b = json_string_value(json_object_get(g, "branch"));
+	bool yes = b != NULL && strcmp(b, w->branch) == 0;
+
+	json_decref(g);
+	return yes && idle((void *)w->t);
+}
+
+/* Check out branch; then exactly want generates more, still so after a quiet 1.5 s. */
+static void checkout_expect(struct t *t, const char *branch, int want)
+{
+	struct git_wait w = {t, branch};
+	int g = generates(t);
+	char *args;
+
+	xasprintf(&args, "checkout -q %s", branch);
+	git(t, args);
+	free(args);
+	if (want > 0)
+		settle(t, g + want);
+	if (!harness_poll(on_branch_idle, &w, SYNC_TIMEOUT_MS))
+		fail_msg("the supervisor never saw HEAD on %s", branch);
+	usleep(1500 * 1000);
+	if (!harness_poll(idle, t, SYNC_TIMEOUT_MS))
+		fail_msg("the supervisor is still busy");
+	if (generates(t) != g + want)
+		fail_msg("checkout %s: %d generates, expected %d", branch, generates(t) - g, want);
+}
+
+/* The last HEAD move's entry for schema core, checked. */
+static void expect_move(const struct t *t, const char *branch, bool changed, const char *added,
+			const char *removed)
+{
+	json_t *g = git_status(t), *m = json_object_get(g, "last_move");
+	json_t *sc = json_array_get(json_object_get(m, "schemas"), 0);
+	json_t *a = json_object_get(sc, "migrationsAdded"), *r = json_object_get(sc, "migrationsRemoved");
+	char *text = json_dumps(g, JSON_COMPACT);
+
+	if (m == NULL || sc == NULL)
+		fail_msg("no HEAD move in the status: %s", text);
+	assert_string_equal(json_string_value(json_object_get(m, "branch")), branch);
+	assert_string_equal(json_string_value(json_object_get(sc, "name")), "core");
+	if (json_is_true(json_object_get(sc, "schemaChanged")) != changed)
+		fail_msg("schemaChanged: %s", text);
+	if (json_array_size(a) != (added != NULL) || json_array_size(r) != (removed != NULL))
+		fail_msg("migrations: %s", text);
+	if (added != NULL)
+		assert_string_equal(json_string_value(json_array_get(a, 0)), added);
+	if (removed != NULL)
+		assert_string_equal(json_string_value(json_array_get(r, 0)), removed);
+	assert_non_null(json_string_value(json_object_get(m, "from")));
+	assert_non_null(json_string_value(json_object_get(m, "time")));
+	free(text);
+	json_decref(g);
+}
+
+static void test_git_checkout_syncs_once(void **state)
+{
+	static const char main_schema[] = "model A { id Int @id }\n";
+	static const char feature_schema[] = "model A { id Int @id\n  feature Int }\n";
+	struct t *t = *state;
+	char *y, *now;
+
+	xasprintf(&y,
+		  "x-test: &test\n"
+		  "  prisync-test.run: ${PRISYNC_TEST_RUN:-none}\n"
+		  "services:\n"
+		  "  other:\n"
+		  "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		  "    labels: *test\n"
+		  "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.1; "
+		  "done\"]\n"
+		  "networks:\n"
+		  "  default:\n"
+		  "    labels: *test\n"
+		  "x-prisync:\n"
+		  "  debounce: 50ms\n"
+		  "  schemas:\n"
+		  "    - name: core\n"
+		  "      schema: %s\n"
+		  "      migrations: prisma/migrations\n"
+		  "      generate: [\"sh\", \"./gen.sh\"]\n"
+		  "      run-in: host\n"
+		  "      restart: []\n",
+		  schema_file);
+	write_file(t, "compose.yaml", y);
+	free(y);
+	write_file(t, "gen.sh", gen_sh);
+	write_file(t, ".gitignore",
+		   "gen.count\ngen.pid\nrunning\ngenerated\ngenerated.tmp\nwatch.log\n.prisync/\n");
+	write_file(t, schema_file, main_schema);
+	write_file(t, "prisma/migrations/20240101_init/migration.sql", "CREATE TABLE a();\n");
+	write_file(t, "README", "main\n");
+	git(t, "init -q -b main");
+	git(t, "add -A");
+	git(t, "commit -q -m main");
+	/* feature: another schema and one more migration; docs: only the README differs */
+	git(t, "checkout -q -b feature");
+	write_file(t, schema_file, feature_schema);
+	write_file(t, "prisma/migrations/20240202_feature/migration.sql", "ALTER TABLE a;\n");
+	git(t, "add -A");
+	git(t, "commit -q -m feature");
+	git(t, "checkout -q main");
+	git(t, "checkout -q -b docs");
+	write_file(t, "README", "docs\n");
+	git(t, "commit -q -am docs");
+	git(t, "checkout -q main");
+
+	up_detached(t);
+	settle(t, 1);
+	{
+		json_t *g = git_status(t);
+
+		assert_string_equal(json_string_value(json_object_get(g, "branch")), "main");
+		assert_true(json_is_null(json_object_get(g, "last_move")));
+		json_decref(g);
+	}
+
+	checkout_expect(t, "feature", 1);
+	expect_move(t, "feature", true, "20240202_feature", NULL);
+	now = read_text(t, "generated");
+	assert_string_equal(now, feature_schema);
+	free(now);
+
+	checkout_expect(t, "main", 1);
+	expect_move(t, "main", true, NULL, "20240202_feature");
+
+	/* the same schema on both sides: HEAD moves, nothing syncs */
+	checkout_expect(t, "docs", 0);
+	expect_move(t, "docs", false, NULL, NULL);
+
+	/* there and straight back: whatever ran, the last run saw the last checkout */
+	git(t, "checkout -q feature");
+	git(t, "checkout -q main");
+	{
+		struct git_wait w = {t, "main"};
+
+		if (!harness_poll(on_branch_idle, &w, SYNC_TIMEOUT_MS))
+			fail_msg("the supervisor never saw HEAD on main");
+	}
+	settle(t, 1);
+	now = read_text(t, "generated");
+	assert_string_equal(now, main_schema);
+	free(now);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1362,6 +1545,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_develop_watch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_foreground_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prisma_edit_reaches_app, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_git_checkout_syncs_once, setup, teardown),
 	};
 
 	/* PRISYNC_TEST_FILTER=test_develop_watch runs one test (while working on it) */

@@ -682,8 +682,10 @@ static const struct status_case status_cases[] = {
      false,
      1,
      1,
-     false,
-     "missing locally: " MZ},
+     true,
+     "applied in DB but missing locally: " MZ " — switch back to the branch that has it, or "
+     "reset the dev database (`prisync db-reset`); this branch adds " MB
+     ", which applies after the reset"},
     {"failed and missing locally",
      {{MA, SA}},
      {{MA, SA, NULL, 'A'}, {MZ, SC, NULL, 'F'}},

@@ -1,5 +1,6 @@
-/* test_vcs.c - vcs/: discovery, HEAD (unborn, branch, detached) and git's ignore rules,
- * on throw-away repositories built with libgit2 itself (no git binary needed). */
+/* test_vcs.c - vcs/: discovery, HEAD (unborn, branch, detached), git's ignore rules, the
+ * status of a path and the diff of two commits under some paths, on throw-away
+ * repositories built with libgit2 itself or with the git command. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 #include <git2.h>
 
+#include "base/buf.h"
 #include "base/error.h"
 #include "base/xmalloc.h"
 #include "vcs/vcs.h"
@@ -450,6 +452,316 @@ static void test_bare_repository_is_no_working_tree(void **state)
 	free(dir);
 }
 
+/* ---- with the git command: status of a path, diffs between commits ---- */
+
+/* Run a shell command in dir (the identity and config come from main's environment). */
+static void sh(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sh(const char *dir, const char *fmt, ...)
+{
+	va_list ap;
+	char *cmd, *full;
+	int rc;
+
+	va_start(ap, fmt);
+	xvasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	xasprintf(&full, "cd '%s' && { %s; } >/dev/null 2>&1", dir, cmd);
+	rc = system(full);
+	if (rc != 0)
+		fail_msg("'%s' failed (%d)", cmd, rc);
+	free(full);
+	free(cmd);
+}
+
+/* The commit HEAD (or rev) names, in hex. */
+static void rev(const char *dir, const char *what, char out[41])
+{
+	char *cmd;
+	FILE *p;
+
+	xasprintf(&cmd, "cd '%s' && git rev-parse '%s'", dir, what);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, 41, p));
+	assert_int_equal(strlen(out), 40);
+	pclose(p);
+	free(cmd);
+}
+
+/* A repository made by git: main holds a schema and one migration, and a log file that
+ * .gitignore hides; the working tree is *dir (real path). */
+static char *git_project(void)
+{
+	char *tmp = make_tmpdir(), *dir = realpath(tmp, NULL);
+
+	free(tmp);
+	sh(dir, "git init -q -b main");
+	make_dir(dir, "prisma");
+	make_dir(dir, "prisma/migrations");
+	make_dir(dir, "prisma/migrations/20240101_init");
+	write_file(dir, "prisma/schema.prisma", "model User { id Int @id }\n");
+	write_file(dir, "prisma/migrations/20240101_init/migration.sql", "CREATE TABLE u();\n");
+	write_file(dir, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	write_file(dir, "README", "hello\n");
+	write_file(dir, ".gitignore", "*.log\n");
+	write_file(dir, "debug.log", "noise\n");
+	sh(dir, "git add -A && git commit -q -m init");
+	return dir;
+}
+
+struct status_case {
+	const char *path;
+	enum vcs_status want;
+	const char *dirs; /* the untracked subdirectories, ' '-separated */
+};
+
+static void check_status_cases(struct vcs_repo *r, const struct status_case *cases, size_t n)
+{
+	struct px_error err = PX_ERROR_INIT;
+	size_t failures = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct vcs_path_state st;
+		struct px_buf dirs = PX_BUF_INIT;
+
+		if (vcs_path_status(r, cases[i].path, &st, &err) < 0) {
+			print_error("vcs_path_status(\"%s\"): %s\n", cases[i].path,
+				    px_error_msg(&err));
+			px_error_clear(&err);
+			failures++;
+			continue;
+		}
+		for (size_t k = 0; k < st.nuntracked_dirs; k++)
+			px_buf_addf(&dirs, "%s%s", k > 0 ? " " : "", st.untracked_dirs[k]);
+		if (st.status != cases[i].want || strcmp(px_buf_cstr(&dirs), cases[i].dirs) != 0) {
+			print_error("vcs_path_status(\"%s\") = %d [%s], want %d [%s]\n",
+				    cases[i].path, st.status, px_buf_cstr(&dirs), cases[i].want,
+				    cases[i].dirs);
+			failures++;
+		}
+		px_buf_release(&dirs);
+		vcs_path_state_release(&st);
+	}
+	assert_int_equal(failures, 0);
+}
+
+static void test_path_status(void **state)
+{
+	static const struct status_case clean[] = {
+	    {"prisma/schema.prisma", VCS_CLEAN, ""},
+	    {"prisma/migrations", VCS_CLEAN, ""},
+	    {"prisma/migrations/", VCS_CLEAN, ""},
+	    {"prisma", VCS_CLEAN, ""},
+	    {".", VCS_CLEAN, ""},
+	    {"debug.log", VCS_IGNORED, ""},
+	    {"nowhere/at/all", VCS_CLEAN, ""},
+	};
+	static const struct status_case dirty[] = {
+	    /* a migration created, never committed; the one with only a new file is not */
+	    {"prisma/migrations", VCS_UNTRACKED, "20240202_add 20240303_more"},
+	    {"prisma/migrations/20240202_add", VCS_UNTRACKED, ""},
+	    {"prisma/migrations/20240101_init", VCS_UNTRACKED, ""},
+	    {"prisma/migrations/20240101_init/migration.sql", VCS_CLEAN, ""},
+	    {"prisma/schema.prisma", VCS_MODIFIED, ""},
+	    /* modified wins; migrations/ holds tracked files: no untracked directory */
+	    {"prisma", VCS_MODIFIED, ""},
+	    {"README", VCS_MODIFIED, ""}, /* staged */
+	    {"gone.txt", VCS_MODIFIED, ""}, /* deleted */
+	    {"new.txt", VCS_UNTRACKED, ""},
+	    {"debug.log", VCS_IGNORED, ""},
+	    {"@/prisma/migrations", VCS_UNTRACKED, "20240202_add 20240303_more"},
+	};
+	struct px_error err = PX_ERROR_INIT;
+	struct vcs_repo *r = NULL;
+	char *dir = git_project(), *abs;
+	struct status_case abs_case;
+	struct vcs_path_state st;
+
+	(void)state;
+	write_file(dir, "gone.txt", "x\n");
+	sh(dir, "git add gone.txt && git commit -q -m gone");
+	assert_int_equal(vcs_open(&r, dir, &err), 0);
+	check_status_cases(r, clean, sizeof(clean) / sizeof(clean[0]));
+
+	make_dir(dir, "prisma/migrations/20240202_add");
+	write_file(dir, "prisma/migrations/20240202_add/migration.sql", "ALTER TABLE u;\n");
+	make_dir(dir, "prisma/migrations/20240303_more");
+	make_dir(dir, "prisma/migrations/20240303_more/deeper");
+	write_file(dir, "prisma/migrations/20240303_more/deeper/x.sql", "--\n");
+	make_dir(dir, "prisma/migrations/20240404_empty"); /* git sees no empty directory */
+	write_file(dir, "prisma/migrations/20240101_init/extra.sql", "--\n");
+	write_file(dir, "prisma/schema.prisma", "model User { id Int @id\n name String }\n");
+	write_file(dir, "README", "changed\n");
+	sh(dir, "git add README && rm gone.txt");
+	write_file(dir, "new.txt", "x\n");
+	/* the last case, with the absolute path, after */
+	check_status_cases(r, dirty, sizeof(dirty) / sizeof(dirty[0]) - 1);
+	xasprintf(&abs, "%s/prisma/migrations", dir);
+	abs_case = dirty[sizeof(dirty) / sizeof(dirty[0]) - 1];
+	abs_case.path = abs;
+	check_status_cases(r, &abs_case, 1);
+
+	/* a path outside the working tree is an error, and leaves nothing to free */
+	assert_int_equal(vcs_path_status(r, "/etc/passwd", &st, &err), -1);
+	assert_int_equal(st.nuntracked_dirs, 0);
+	assert_null(st.untracked_dirs);
+	px_error_clear(&err);
+	vcs_path_state_release(NULL);
+
+	free(abs);
+	vcs_free(r);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* A whole migrations folder never committed: each migration in it is untracked. */
+static void test_path_status_untracked_folder(void **state)
+{
+	static const struct status_case cases[] = {
+	    {"db/migrations", VCS_UNTRACKED, "1_a 2_b"},
+	    {"db", VCS_UNTRACKED, "migrations"},
+	};
+	struct px_error err = PX_ERROR_INIT;
+	struct vcs_repo *r = NULL;
+	char *dir = git_project();
+
+	(void)state;
+	make_dir(dir, "db");
+	make_dir(dir, "db/migrations");
+	make_dir(dir, "db/migrations/1_a");
+	make_dir(dir, "db/migrations/2_b");
+	write_file(dir, "db/migrations/1_a/migration.sql", "--\n");
+	write_file(dir, "db/migrations/2_b/migration.sql", "--\n");
+	write_file(dir, "db/migrations/lock.toml", "--\n");
+	assert_int_equal(vcs_open(&r, dir, &err), 0);
+	check_status_cases(r, cases, sizeof(cases) / sizeof(cases[0]));
+	vcs_free(r);
+	rm_rf(dir);
+	free(dir);
+}
+
+/* The changes as "K path" lines (K: A D M R, R with "old->new"). */
+static char *changes_text(struct vcs_repo *r, const char *from, const char *to,
+			  const char *const *paths, size_t npaths)
+{
+	static const char kinds[] = {'A', 'D', 'M', 'R'};
+	struct px_error err = PX_ERROR_INIT;
+	struct px_buf b = PX_BUF_INIT;
+	struct vcs_change *v = NULL;
+	size_t n = 0;
+
+	if (vcs_diff_paths(r, from, to, paths, npaths, &v, &n, &err) < 0)
+		fail_msg("vcs_diff_paths: %s", px_error_msg(&err));
+	for (size_t i = 0; i < n; i++) {
+		px_buf_addf(&b, "%c ", kinds[v[i].kind]);
+		if (v[i].kind == VCS_CHANGE_RENAMED)
+			px_buf_addf(&b, "%s->", v[i].old_path);
+		px_buf_addf(&b, "%s\n", v[i].path);
+	}
+	vcs_changes_free(v, n);
+	return px_buf_detach(&b, NULL);
+}
+
+static void expect_changes(struct vcs_repo *r, const char *from, const char *to,
+			   const char *const *paths, size_t npaths, const char *want)
+{
+	char *got = changes_text(r, from, to, paths, npaths);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("diff %.7s..%.7s: got\n%swant\n%s", from, to, got, want);
+	free(got);
+}
+
+static void test_diff_paths(void **state)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct vcs_repo *r = NULL;
+	struct vcs_change *v = (struct vcs_change *)&err;
+	char *dir = git_project(), *abs_schema;
+	char main_oid[41], feature[41], renamed[41];
+	const char *schema_paths[2] = {"prisma/schema.prisma", "prisma/migrations"};
+	const char *prisma[1] = {"prisma/"};
+	const char *prefix[1] = {"prisma/mig"}; /* a literal path, no prefix match */
+	const char *abs_paths[1];
+	size_t n = 99;
+	bool yes = true;
+
+	(void)state;
+	rev(dir, "HEAD", main_oid);
+	sh(dir, "git checkout -q -b feature");
+	write_file(dir, "prisma/schema.prisma", "model User { id Int @id\n name String }\n");
+	make_dir(dir, "prisma/migrations/20240202_add");
+	write_file(dir, "prisma/migrations/20240202_add/migration.sql", "ALTER TABLE u;\n");
+	write_file(dir, "README", "feature\n");
+	sh(dir, "git add -A && git commit -q -m feature");
+	rev(dir, "HEAD", feature);
+	sh(dir, "git mv prisma/migrations/20240202_add prisma/migrations/20240202_renamed && "
+		"git commit -q -m rename");
+	rev(dir, "HEAD", renamed);
+	assert_int_equal(vcs_open(&r, dir, &err), 0);
+
+	expect_changes(r, main_oid, feature, schema_paths, 2,
+		       "A prisma/migrations/20240202_add/migration.sql\n"
+		       "M prisma/schema.prisma\n");
+	expect_changes(r, feature, main_oid, schema_paths, 2,
+		       "D prisma/migrations/20240202_add/migration.sql\n"
+		       "M prisma/schema.prisma\n");
+	expect_changes(r, main_oid, feature, prisma, 1,
+		       "A prisma/migrations/20240202_add/migration.sql\n"
+		       "M prisma/schema.prisma\n");
+	expect_changes(r, main_oid, feature, NULL, 0,
+		       "M README\n"
+		       "A prisma/migrations/20240202_add/migration.sql\n"
+		       "M prisma/schema.prisma\n");
+	expect_changes(r, main_oid, feature, prefix, 1, "");
+	expect_changes(r, main_oid, main_oid, schema_paths, 2, "");
+	expect_changes(r, "", main_oid, schema_paths + 1, 1,
+		       "A prisma/migrations/20240101_init/migration.sql\n"
+		       "A prisma/migrations/migration_lock.toml\n");
+	expect_changes(r, main_oid, "", schema_paths, 1, "D prisma/schema.prisma\n");
+	expect_changes(r, feature, renamed, schema_paths, 2,
+		       "R prisma/migrations/20240202_add/migration.sql->"
+		       "prisma/migrations/20240202_renamed/migration.sql\n");
+	xasprintf(&abs_schema, "%s/prisma/schema.prisma", dir);
+	abs_paths[0] = abs_schema;
+	expect_changes(r, main_oid, renamed, abs_paths, 1, "M prisma/schema.prisma\n");
+
+	/* errors: an unknown commit, a path outside, and nothing left to free */
+	assert_int_equal(vcs_diff_paths(r, main_oid, "0123456789012345678901234567890123456789",
+					schema_paths, 2, &v, &n, &err),
+			 -1);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	assert_non_null(strstr(px_error_msg(&err), "0123456789012345678901234567890123456789"));
+	px_error_clear(&err);
+	abs_paths[0] = "/etc";
+	assert_int_equal(vcs_diff_paths(r, main_oid, feature, abs_paths, 1, &v, &n, &err), -1);
+	px_error_clear(&err);
+
+	/* parents, and where git keeps HEAD */
+	assert_int_equal(vcs_is_parent(r, main_oid, feature, &yes, &err), 0);
+	assert_true(yes);
+	assert_int_equal(vcs_is_parent(r, feature, main_oid, &yes, &err), 0);
+	assert_false(yes);
+	assert_int_equal(vcs_is_parent(r, main_oid, renamed, &yes, &err), 0);
+	assert_false(yes);
+	assert_int_equal(vcs_is_parent(r, "", main_oid, &yes, &err), 0);
+	assert_false(yes);
+	{
+		char *gitdir;
+
+		xasprintf(&gitdir, "%s/.git", dir);
+		assert_string_equal(vcs_gitdir(r), gitdir);
+		assert_string_equal(vcs_commondir(r), gitdir);
+		free(gitdir);
+	}
+
+	free(abs_schema);
+	vcs_free(r);
+	rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +775,9 @@ int main(void)
 	    cmocka_unit_test(test_paths_outside_are_errors),
 	    cmocka_unit_test(test_discovery_from_subdirectory),
 	    cmocka_unit_test(test_bare_repository_is_no_working_tree),
+	    cmocka_unit_test(test_path_status),
+	    cmocka_unit_test(test_path_status_untracked_folder),
+	    cmocka_unit_test(test_diff_paths),
 	};
 	int rc;
 
@@ -470,6 +785,12 @@ int main(void)
 	fake_home = make_tmpdir();
 	setenv("HOME", fake_home, 1);
 	setenv("XDG_CONFIG_HOME", fake_home, 1);
+	/* the git command: no system config, a fixed identity */
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "Test", 1);
+	setenv("GIT_AUTHOR_EMAIL", "test@example.invalid", 1);
+	setenv("GIT_COMMITTER_NAME", "Test", 1);
+	setenv("GIT_COMMITTER_EMAIL", "test@example.invalid", 1);
 	git_libgit2_init();
 
 	rc = cmocka_run_group_tests_name("vcs", tests, NULL, NULL);

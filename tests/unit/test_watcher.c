@@ -595,6 +595,35 @@ static void test_state_at_flush_wins(void **state)
 	assert_string_equal(batch(t, 0), "-schema.prisma\n");
 }
 
+/* A held batch waits past the quiet period and the cap, and flushes once released (git
+ * mid-checkout); a poke makes an empty batch; a release with nothing waiting makes none. */
+static void test_hold_and_poke(void **state)
+{
+	struct t *t = *state;
+
+	put(t, "schema.prisma", "v0\n");
+	start(t, (const char *[]){"schema.prisma", NULL}, 30, 200, NULL);
+	watcher_hold(t->w, true);
+	put(t, "schema.prisma", "v1\n");
+	run_for(t, 600);
+	assert_int_equal(t->nbatches, 0);
+	put(t, "schema.prisma", "v2\n");
+	run_for(t, 100);
+	assert_int_equal(t->nbatches, 0);
+	watcher_hold(t->w, false);
+	expect_batches(t, 1);
+	assert_string_equal(batch(t, 0), "+schema.prisma\n");
+
+	watcher_poke(t->w);
+	expect_batches(t, 2);
+	assert_string_equal(batch(t, 1), "");
+
+	watcher_hold(t->w, true);
+	watcher_hold(t->w, false);
+	run_for(t, 300);
+	assert_int_equal(t->nbatches, 2);
+}
+
 /* Nothing changes: no batch, and no timer armed (an idle watcher never wakes). */
 static void test_idle_makes_no_batches(void **state)
 {
@@ -631,6 +660,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_steady_stream_is_capped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_state_at_flush_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idle_makes_no_batches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_and_poke, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("watcher", tests, NULL, NULL);
