@@ -322,19 +322,28 @@ static void git(struct t *t, ...)
 	px_buf_release(&errb);
 }
 
-/* The supervisor saw the switch back to main. */
-static bool switched_to_main(void *data)
+/* The supervisor saw the switch to branch. */
+static bool switched_to(struct t *t, const char *branch)
 {
-	struct t *t = data;
 	json_t *doc, *move;
 	bool yes;
 
 	status_json(t, &doc);
 	move = json_object_get(json_object_get(doc, "git"), "lastHeadMove");
-	yes = strcmp(str(move, "branch") ?: "", "main") == 0 &&
-	      strcmp(str(json_object_get(doc, "git"), "branch") ?: "", "main") == 0;
+	yes = strcmp(str(move, "branch") ?: "", branch) == 0 &&
+	      strcmp(str(json_object_get(doc, "git"), "branch") ?: "", branch) == 0;
 	json_decref(doc);
 	return yes;
+}
+
+static bool switched_to_main(void *data)
+{
+	return switched_to(data, "main");
+}
+
+static bool switched_to_feature(void *data)
+{
+	return switched_to(data, "feature");
 }
 
 /* After a branch switch: the migration the database has and this branch lacks is named,
@@ -359,10 +368,33 @@ static void test_status_after_branch_switch(void **state)
 		   "ALTER TABLE a ADD COLUMN nick text;\n");
 	git(t, "add", "-A", NULL);
 	git(t, "commit", "-qm", "nick", NULL);
+	git(t, "checkout", "-q", "main", NULL);
 	if (prisync(t, "up", "-d", "--wait") != 0)
 		fail_msg("up: %s", px_buf_cstr(&t->err));
 	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
 		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+
+	/* to the branch with one more migration: the database lacks it */
+	git(t, "checkout", "-q", "feature", NULL);
+	assert_true(harness_poll(switched_to_feature, t, 20000));
+	assert_int_equal(status_json(t, &doc), 1);
+	move = json_object_get(json_object_get(doc, "git"), "lastHeadMove");
+	assert_string_equal(json_string_value(json_array_get(
+				json_object_get(json_array_get(json_object_get(move, "schemas"), 0),
+						"migrationsAdded"),
+				0)),
+			    "20250102000000_nick");
+	pr = problem_of(doc, "core");
+	assert_non_null(pr);
+	assert_non_null(strstr(str(pr, "problem"), "20250102000000_nick"));
+	assert_string_equal(str(pr, "run"), "prisync migrate");
+	json_decref(doc);
+	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
+		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+	assert_int_equal(status_json(t, &doc), 0);
+	json_decref(doc);
+
+	/* and back: the database has it, this branch does not */
 	git(t, "checkout", "-q", "main", NULL);
 	assert_true(harness_poll(switched_to_main, t, 20000));
 
