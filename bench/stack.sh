@@ -1,6 +1,8 @@
 # stack.sh - the lifecycle benchmarks, prisync and docker compose v2 side by side on the
 # same engine and the same 3-service stack (bench/stack/compose.yaml), runs alternating:
 #   ps        `ps` of the running stack                        target ratio <= 0.2
+#   status    `status` of the stack with a schema, in sync, vs compose ps: without a
+#             supervisor target < 60 ms, with one < 15 ms
 #   up-noop   `up -d` with nothing to change                   target prisync < 100 ms
 #   up-wait   cold `up -d --wait` (after `down -v`)            target ratio <= 1.0
 # The engine, images and compose binary are the e2e harness's (tests/harness/env.sh), brought
@@ -10,6 +12,32 @@
 STACK_PS_TARGET=0.2
 STACK_NOOP_TARGET_MS=100
 STACK_UP_TARGET=1.0
+STACK_STATUS_SUP_TARGET_MS=15
+STACK_STATUS_TARGET_MS=60
+
+# stack_status_project DIR ROOT: the 3-service stack with a schema on its db service, migrated
+# by the caller: what `status` looks at (client, last sync, database, services).
+stack_status_project()
+{
+	local dir=$1 root=$2
+	mkdir -p "$dir/prisma/migrations/20250101000000_init"
+	cp "$root/bench/stack/compose.yaml" "$dir/"
+	cat >>"$dir/compose.yaml" <<'EOF'
+x-prisync:
+  schemas:
+    - name: core
+      schema: prisma/schema.prisma
+      run-in: host
+      generate: ["true"]
+      restart: [app]
+      database-url: postgresql://postgres:secret@db:5432/app
+EOF
+	printf 'datasource db {\n  provider = "postgresql"\n}\nmodel A {\n  id Int @id\n}\n' \
+		>"$dir/prisma/schema.prisma"
+	printf 'CREATE TABLE a (id int PRIMARY KEY);\n' \
+		>"$dir/prisma/migrations/20250101000000_init/migration.sql"
+	printf 'provider = "postgresql"\n' >"$dir/prisma/migrations/migration_lock.toml"
+}
 
 # "x / y" to 3 places, or n/a.
 stack_ratio()
@@ -60,8 +88,9 @@ stack_cold_pair()
 # bench_stack PRISYNC ROOT RUNS UP_RUNS
 bench_stack()
 {
-	local bin=$1 root=$2 runs=$3 up_runs=$4 state tmp dir ps noop cold a b fails=()
-	local -a pa pb ua ub da db
+	local bin=$1 root=$2 runs=$3 up_runs=$4 state tmp dir sdir ps noop cold a b fails=()
+	local st_plain="" st_sup=""
+	local -a pa pb ua ub da db sa ub_ps
 	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/prisync-bench.XXXXXX")
 	if ! cfg_harness stack "$root" "$tmp"; then
@@ -83,9 +112,30 @@ bench_stack()
 			{ echo "bench stack: the stack did not come up" >&2; exit 1; }
 		printf '\n%-24s %10s %10s %8s\n' "stack scenario" "prisync ms" "compose ms" ratio
 		ua=("${pa[@]}" ps) ub=("${pb[@]}" ps)
+		# shellcheck disable=SC2034 # passed to cfg_pair by name
+		ub_ps=("${ub[@]}")
 		{ read -r a; read -r b; } < <(cfg_pair "$dir" "$runs" ua ub)
 		stack_row ps "$a" "$b"
 		ps=$(stack_ratio "$a" "$b")
+		# status, in sync, without and then with a supervisor, against compose ps
+		sdir=$tmp/status
+		stack_status_project "$sdir" "$root"
+		sa=("$bin" -p pxbench-s)
+		if (cd "$sdir" && "${sa[@]}" up -d --wait --no-supervisor >/dev/null 2>&1 &&
+			"${sa[@]}" migrate --no-sync >/dev/null 2>&1 && "${sa[@]}" status >/dev/null); then
+			ua=("${sa[@]}" status)
+			{ read -r a; read -r b; } < <(cfg_pair "$sdir" "$runs" ua ub_ps)
+			stack_row status "$a" "$b"
+			st_plain=${a%% *}
+			(cd "$sdir" && "${sa[@]}" up -d >/dev/null 2>&1)
+			{ read -r a; read -r b; } < <(cfg_pair "$sdir" "$runs" ua ub_ps)
+			stack_row status-supervised "$a" "$b"
+			st_sup=${a%% *}
+		else
+			(cd "$sdir" && "${sa[@]}" status) >&2 || true
+			fails+=("status: the project is not in sync")
+		fi
+		(cd "$sdir" && "${sa[@]}" down -v -t 1) >/dev/null 2>&1 || true
 		ua=("${pa[@]}" up -d) ub=("${pb[@]}" up -d)
 		{ read -r a; read -r b; } < <(cfg_pair "$dir" "$runs" ua ub)
 		stack_row up-noop "$a" "$b"
@@ -104,11 +154,15 @@ bench_stack()
 			fails+=("up with nothing to change: $noop ms (target < $STACK_NOOP_TARGET_MS ms)")
 		awk -v r="$cold" -v t="$STACK_UP_TARGET" 'BEGIN { exit !(r != "n/a" && r <= t) }' ||
 			fails+=("cold up --wait ratio $cold (target <= $STACK_UP_TARGET)")
+		awk -v m="${st_plain:-error}" -v t="$STACK_STATUS_TARGET_MS" 'BEGIN { exit !(m != "error" && m < t) }' ||
+			fails+=("status without a supervisor: ${st_plain:-error} ms (target < $STACK_STATUS_TARGET_MS ms)")
+		awk -v m="${st_sup:-error}" -v t="$STACK_STATUS_SUP_TARGET_MS" 'BEGIN { exit !(m != "error" && m < t) }' ||
+			fails+=("status with a supervisor: ${st_sup:-error} ms (target < $STACK_STATUS_SUP_TARGET_MS ms)")
 		if ((${#fails[@]})); then
 			printf 'stack targets MISSED: %s\n' "${fails[@]}"
 		else
-			printf 'stack targets met: ps %sx compose, up no-op %s ms, cold up --wait %sx compose\n' \
-				"$ps" "$noop" "$cold"
+			printf 'stack targets met: ps %sx compose, status %s ms (supervised %s ms), up no-op %s ms, cold up --wait %sx compose\n' \
+				"$ps" "$st_plain" "$st_sup" "$noop" "$cold"
 		fi
 	)
 	[[ -z $cfg_own ]] || "$root/tests/harness/env.sh" down "$cfg_own" >/dev/null 2>&1 || true
