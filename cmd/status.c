@@ -50,13 +50,9 @@ static void problem(struct status *st, const char *scope, const char *what, cons
 static time_t parse_time(const char *s)
 {
 	struct tm tm = {0};
-	int ms = 0;
 
-	if (s == NULL || sscanf(s, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-				&tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) < 6)
+	if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
 		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
 	return timegm(&tm);
 }
 

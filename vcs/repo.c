@@ -296,9 +296,11 @@ int vcs_relative(struct vcs_repo *r, const char *path, char **out, struct px_err
 	size_t len;
 
 	*out = NULL;
-	if (path[0] == '\0')
-		return px_error_set(err, EINVAL, "cannot place an empty path in the git working tree");
-	if (workdir_relative(r, path, out, err) < 0)
+	if (path[0] == '\0') {
+		px_error_set(err, EINVAL, "cannot place an empty path in the git working tree");
+		return -1;
+	}
+	if (workdir_relative(r, path, out, err) < 0 || *out == NULL)
 		return -1;
 	len = strlen(*out);
 	if (len > 0 && (*out)[len - 1] == '/')
