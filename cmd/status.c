@@ -388,26 +388,6 @@ static void *clients_thread(void *arg)
 	return NULL;
 }
 
-/* Whether dir or a parent holds .git: libgit2 is loaded only for a repository. */
-static bool in_git_tree(const char *dir)
-{
-	char *d = xstrdup(dir);
-	bool found = false;
-
-	for (;;) {
-		char *git = px_path_join(d, ".git"), *slash;
-
-		found = px_path_exists(git);
-		free(git);
-		slash = strrchr(d, '/');
-		if (found || slash == NULL || slash == d)
-			break;
-		*slash = '\0';
-	}
-	free(d);
-	return found;
-}
-
 static const char *vcs_status_name(enum vcs_status v)
 {
 	static const char *const names[] = {"clean", "modified", "untracked", "ignored"};
@@ -447,7 +427,7 @@ static void *git_thread(void *arg)
 	struct vcs_repo *repo = NULL;
 	struct vcs_head h;
 
-	if (!in_git_tree(st->p->working_dir))
+	if (!vcs_in_work_tree(st->p->working_dir))
 		return NULL;
 	if (vcs_open(&repo, st->p->working_dir, &err) != 0 || vcs_head(repo, &h, &err) < 0) {
 		if (px_error_msg(&err)[0] != '\0')

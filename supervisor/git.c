@@ -32,26 +32,6 @@ static void move_free(struct sup_git_move *m)
 	free(m);
 }
 
-/* Whether dir or one of its parents holds a .git: only then is libgit2 loaded. */
-static bool in_git_tree(const char *dir)
-{
-	char *d = xstrdup(dir);
-	bool found = false;
-
-	for (;;) {
-		char *git = px_path_join(d, ".git"), *slash;
-
-		found = px_path_exists(git);
-		free(git);
-		slash = strrchr(d, '/');
-		if (found || slash == NULL || slash == d)
-			break;
-		*slash = '\0';
-	}
-	free(d);
-	return found;
-}
-
 /* The directory the current branch's ref file is in, and the file's name. */
 static void watch_ref(struct sup_git *g)
 {
@@ -98,7 +78,7 @@ void sup_git_start(struct sup *s)
 	struct vcs_head h;
 
 	g->fd = g->wd_gitdir = g->wd_common = g->wd_ref = -1;
-	if (!in_git_tree(s->project->working_dir))
+	if (!vcs_in_work_tree(s->project->working_dir))
 		return;
 	if (vcs_open(&r, s->project->working_dir, &err) != 0) {
 		if (err.msg != NULL)

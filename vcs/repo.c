@@ -201,21 +201,6 @@ out:
 	return ret;
 }
 
-/* The part of the cleaned absolute path p below workdir: "" for workdir itself, NULL
- * when p is not inside it. */
-static const char *below(const char *p, const char *workdir)
-{
-	size_t n = strlen(workdir);
-
-	if (strcmp(workdir, "/") == 0)
-		return p + 1;
-	if (strncmp(p, workdir, n) != 0)
-		return NULL;
-	if (p[n] == '\0')
-		return p + n;
-	return p[n] == '/' ? p + n + 1 : NULL;
-}
-
 /*
  * path as libgit2 wants it: relative to the working tree.  libgit2 would take an
  * absolute path too, but it compares it with the workdir by string prefix, so
@@ -232,14 +217,14 @@ static int workdir_relative(const struct vcs_repo *r, const char *path, char **o
 	int ret = -1;
 
 	if (px_path_is_abs(clean)) {
-		rel = below(clean, r->workdir);
+		rel = px_path_below(clean, r->workdir);
 		if (rel == NULL) {
 			dir = px_path_dirname(clean);
 			base = px_path_basename(clean);
 			real = realpath(dir, NULL);
 			if (real != NULL) {
 				joined = px_path_join(real, base);
-				rel = below(joined, r->workdir);
+				rel = px_path_below(joined, r->workdir);
 			}
 		}
 	} else if (strcmp(clean, "..") != 0 && strncmp(clean, "../", 3) != 0) {
@@ -637,4 +622,23 @@ int vcs_is_parent(struct vcs_repo *r, const char *parent_oid, const char *child_
 		*yes = git_oid_cmp(git_commit_parent_id(child, i), &parent) == 0;
 	git_commit_free(child);
 	return 0;
+}
+
+bool vcs_in_work_tree(const char *dir)
+{
+	char *d = xstrdup(dir);
+	bool found = false;
+
+	for (;;) {
+		char *git = px_path_join(d, ".git"), *slash;
+
+		found = px_path_exists(git);
+		free(git);
+		slash = strrchr(d, '/');
+		if (found || slash == NULL || slash == d)
+			break;
+		*slash = '\0';
+	}
+	free(d);
+	return found;
 }

@@ -36,6 +36,10 @@ struct vcs_head {
  * be opened. */
 int vcs_open(struct vcs_repo **out, const char *path, struct px_error *err);
 
+/* Whether dir (absolute) or a parent holds a .git: a cheap test that loads no libgit2,
+ * for callers that open the repository only when there is one. */
+bool vcs_in_work_tree(const char *dir);
+
 /* Free the repository; NULL-safe. */
 void vcs_free(struct vcs_repo *r);
 

@@ -144,34 +144,13 @@ static void forget_wd(struct watcher *w, int wd)
 
 /* ---- ignore rules (watcher thread) ---- */
 
-/* Whether dir or one of its parents holds a .git: the only case where libgit2 (and the
- * ~2.5 MiB it brings) is worth loading. */
-static bool in_git_tree(const char *dir)
-{
-	char *d = xstrdup(dir);
-	bool found = false;
-
-	for (;;) {
-		char *git = px_path_join(d, ".git"), *slash;
-
-		found = px_path_exists(git);
-		free(git);
-		slash = strrchr(d, '/');
-		if (found || slash == NULL || slash == d)
-			break;
-		*slash = '\0';
-	}
-	free(d);
-	return found;
-}
-
 /* The repository of the project, opened on first need (watcher thread, or the starting
  * thread before the watcher thread exists). */
 static struct vcs_repo *repo_of(struct watcher *w)
 {
 	struct px_error err = PX_ERROR_INIT;
 
-	if (w->repo != NULL || w->project_dir == NULL || !in_git_tree(w->project_dir))
+	if (w->repo != NULL || w->project_dir == NULL || !vcs_in_work_tree(w->project_dir))
 		return w->repo;
 	if (vcs_open(&w->repo, w->project_dir, &err) < 0) {
 		/* a broken repository only costs the .gitignore rules */
