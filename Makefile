@@ -1,11 +1,5 @@
 # prisync - build, test, bench and the developer workflow targets.
-#
-#   make            build ./prisync (installing the build packages first when missing)
-#   make asan       build build/asan/prisync with AddressSanitizer + UBSan
-#   make test       deps -> asan build -> unit tests -> e2e tests (summary line at the end)
-#   make deps       install the Debian packages the build and the tests need (idempotent)
-#   make bench      benchmarks (bench/run.sh)
-#   make fuzz       libFuzzer targets of tests/fuzz/, FUZZ_SECONDS each
+# `make help` lists every target with one line each: the `## ` comment after its name.
 
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
@@ -85,7 +79,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/tests/fuzz/%)
 BIN       := $(O)/prisync
 
 .PHONY: all asan deps deps-build test unit e2e test-bins fuzz fuzz-bins bench format lint clean help
-all: deps-build
+all: deps-build ## build ./prisync (installs the build packages first when missing)
 	@$(MAKE) --no-print-directory prisync
 
 prisync: $(BIN)
@@ -131,7 +125,7 @@ fuzz-bins: $(FUZZ_BINS)
 # Each fuzz target runs FUZZ_SECONDS on its corpus (tests/fuzz/corpus/<target>/, seeds
 # committed; new finds go to build/fuzz/corpus/).  A crash, leak or UBSan report fails.
 FUZZ_SECONDS ?= 30
-fuzz:
+fuzz: ## the libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (30) each
 	@scripts/install-deps.sh --tools
 	$(MAKE) FUZZ=1 fuzz-bins
 	@set -e; for f in $(FUZZ_SRCS:tests/fuzz/%.c=%); do \
@@ -143,47 +137,87 @@ fuzz:
 		tail -2 build/fuzz/$$f.log; \
 	done
 
-asan:
+asan: ## build build/asan/ (prisync and the test binaries) with AddressSanitizer + UBSan
 	$(MAKE) SAN=1 test-bins
 
-deps:
+deps: ## install the Debian packages the build and the tests need (idempotent; apt-get as root)
 	@scripts/install-deps.sh
 
 deps-build:
 	@scripts/install-deps.sh --build
 
 # The one test command: deps, sanitizer build, unit tests, e2e tests.
-test: deps
+test: deps ## deps, ASan build, unit tests, e2e tests; ends with "N passed, N failed, N skipped"
 	$(MAKE) SAN=1 test-bins
 	tests/run.sh --bin build/asan/prisync --unit build/asan/tests/unit --e2e build/asan/tests/e2e
 
-unit: deps
+unit: deps ## the unit half of make test
 	$(MAKE) SAN=1 test-bins
 	tests/run.sh --bin build/asan/prisync --unit build/asan/tests/unit
 
-e2e: deps
+e2e: deps ## the e2e half of make test
 	$(MAKE) SAN=1 test-bins
 	tests/run.sh --bin build/asan/prisync --e2e build/asan/tests/e2e
 
-bench: prisync
+bench: prisync ## benchmarks side by side with docker compose (BENCH=startup|config|stack|watch|db)
 	bench/run.sh --bin ./prisync
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
-format:
+format: ## clang-format every C file
 	@scripts/install-deps.sh --tools
 	clang-format -i $(FORMAT_SRCS)
 
-lint:
+lint: ## cppcheck + clang-tidy
 	@scripts/install-deps.sh --tools
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--std=c11 --inline-suppr --suppress=missingIncludeSystem -I. \
 		--include=/usr/include/jansson.h $(MODULES) cmd
 	clang-tidy --quiet $(LIB_SRCS) $(CMD_SRCS) -- $(CPPFLAGS) -std=gnu11 $(PKG_CFLAGS)
 
-clean:
+# ---- The developer workflow: thin calls of prisync on the project's compose file ----
+# COMPOSE_FILE (colon-separated, as docker compose reads it) and PROJECT (-p) choose the
+# project; the default is the bundled example.  Each target builds ./prisync first when it
+# is missing or out of date; a failure is prisync's own message and exit code.
+COMPOSE_FILE ?= examples/prisma-app/compose.yaml
+PROJECT ?=
+PRISYNC_RUN = COMPOSE_FILE='$(COMPOSE_FILE)' ./prisync $(if $(PROJECT),-p '$(PROJECT)')
+WORKFLOW := docker-up docker-down docker-restart docker-rebuild prisma-sync prisma-generate \
+	    db-check db-create db-migrate db-reset status logs demo
+.PHONY: $(WORKFLOW)
+
+docker-up: all ## up -d --wait: the stack running and healthy, the client synced, the supervisor watching
+	@$(PRISYNC_RUN) up -d --wait
+docker-down: all ## down: stop the supervisor, remove the containers and networks (volumes kept)
+	@$(PRISYNC_RUN) down
+docker-restart: all ## restart the containers, then sync the client
+	@$(PRISYNC_RUN) restart && $(PRISYNC_RUN) sync
+docker-rebuild: all ## rebuild the images, recreate the containers, sync
+	@$(PRISYNC_RUN) build && $(PRISYNC_RUN) up -d --wait --force-recreate
+prisma-sync: all ## generate the client and restart the services that use it
+	@$(PRISYNC_RUN) sync
+prisma-generate: all ## generate the client only
+	@$(PRISYNC_RUN) generate
+db-check: all ## is the database reachable, does it exist, where do its migrations stand
+	@$(PRISYNC_RUN) db-check
+db-create: all ## create the database when it is missing
+	@$(PRISYNC_RUN) db-create
+db-migrate: all ## apply the pending migrations (as prisma migrate deploy), then sync
+	@$(PRISYNC_RUN) migrate
+db-reset: all ## drop, create, migrate and sync the dev database (asks first; YES=1 does not)
+	@$(PRISYNC_RUN) db-reset $(if $(YES),--yes)
+status: all ## is everything in sync: services, client, last sync, database, git
+	@$(PRISYNC_RUN) status
+logs: all ## follow every container's output
+	@$(PRISYNC_RUN) logs -f
+demo: all ## on a fresh machine: the bundled example up, synced and supervised, then what to try
+	@scripts/demo.sh
+
+clean: ## down (when ./prisync exists), remove the project's .prisync/ and the build outputs
+	@if [ -x ./prisync ]; then $(PRISYNC_RUN) down || true; fi
+	@for f in $$(echo '$(COMPOSE_FILE)' | tr ':' ' '); do rm -rf "$$(dirname "$$f")/.prisync"; done
 	rm -rf build prisync
 
-help:
-	@sed -n '2,8p' Makefile
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z][a-z0-9-]*:.*## / { printf "  make %-16s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
