@@ -178,11 +178,13 @@ lint: ## cppcheck + clang-tidy
 # COMPOSE_FILE (colon-separated, as docker compose reads it) and PROJECT (-p) choose the
 # project; the default is the bundled example.  Each target builds ./prisync first when it
 # is missing or out of date; a failure is prisync's own message and exit code.
+# what `make demo` started (engine, offline images): the targets use the same
+-include build/demo.mk
 COMPOSE_FILE ?= examples/prisma-app/compose.yaml
 PROJECT ?=
 PRISYNC_RUN = COMPOSE_FILE='$(COMPOSE_FILE)' ./prisync $(if $(PROJECT),-p '$(PROJECT)')
 WORKFLOW := docker-up docker-down docker-restart docker-rebuild prisma-sync prisma-generate \
-	    db-check db-create db-migrate db-reset status logs demo
+	    db-check db-create db-migrate db-reset status logs demo demo-down
 .PHONY: $(WORKFLOW)
 
 docker-up: all ## up -d --wait: the stack running and healthy, the client synced, the supervisor watching
@@ -211,6 +213,10 @@ logs: all ## follow every container's output
 	@$(PRISYNC_RUN) logs -f
 demo: all ## on a fresh machine: the bundled example up, synced and supervised, then what to try
 	@scripts/demo.sh
+demo-down: all ## the example down, and the engine make demo started (if it started one)
+	@$(PRISYNC_RUN) down -v
+	@if [ -f build/demo/harness.env ]; then tests/harness/env.sh down build/demo/harness.env; fi
+	@rm -f build/demo.mk
 
 clean: ## down (when ./prisync exists), remove the project's .prisync/ and the build outputs
 	@if [ -x ./prisync ]; then $(PRISYNC_RUN) down || true; fi
