@@ -6,6 +6,8 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --build    build dependencies only (what plain `make` needs)
 #   scripts/install-deps.sh --tools    build + test + the format/lint tools
+#   scripts/install-deps.sh --print-build   list the build packages, one a line (the e2e
+#                                      harness makes its Debian build image from them)
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libc6-dev dpkg-dev
@@ -20,8 +22,9 @@ tool_pkgs=(clang-format clang-tidy cppcheck valgrind clang libclang-rt-14-dev)
 case ${1:-} in
 --build) want=("${build_pkgs[@]}") ;;
 --tools) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${tool_pkgs[@]}") ;;
+--print-build) printf '%s\n' "${build_pkgs[@]}"; exit 0 ;;
 "") want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-*) echo "install-deps: unknown argument '$1' (use --build or --tools)" >&2; exit 2 ;;
+*) echo "install-deps: unknown argument '$1' (use --build, --tools or --print-build)" >&2; exit 2 ;;
 esac
 # Node 20+ and npm run Prisma in the tests; the machine image ships them (NodeSource).
 # Debian's own nodejs is only installed when no node is on PATH at all.
