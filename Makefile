@@ -176,44 +176,52 @@ lint: ## cppcheck + clang-tidy
 
 # ---- The developer workflow: thin calls of prisync on the project's compose file ----
 # COMPOSE_FILE (colon-separated, as docker compose reads it) and PROJECT (-p) choose the
-# project; the default is the bundled example.  Each target builds ./prisync first when it
-# is missing or out of date; a failure is prisync's own message and exit code.
-# what `make demo` started (engine, offline images): the targets use the same
+# project; the default is the bundled example, with OFFLINE=1 merged with its offline file
+# (the harness's images, npm from the host's cache).  Each target builds ./prisync first when
+# it is missing or out of date; PRISYNC=path runs that binary instead and builds nothing (the
+# e2e tests run the binary under test).  A failure is prisync's own message and exit code.
+# What `make demo` started (engine, offline images) is read from build/demo.mk.
 -include build/demo.mk
+ifeq ($(OFFLINE),1)
+COMPOSE_FILE ?= examples/prisma-app/compose.yaml:examples/prisma-app/compose.offline.yaml
+else
 COMPOSE_FILE ?= examples/prisma-app/compose.yaml
+endif
 PROJECT ?=
-PRISYNC_RUN = COMPOSE_FILE='$(COMPOSE_FILE)' ./prisync $(if $(PROJECT),-p '$(PROJECT)')
+PRISYNC ?= ./prisync
+WORKFLOW_DEP := $(if $(filter ./prisync,$(PRISYNC)),all)
+PRISYNC_RUN = COMPOSE_FILE='$(COMPOSE_FILE)' $(PRISYNC) $(if $(PROJECT),-p '$(PROJECT)')
 WORKFLOW := docker-up docker-down docker-restart docker-rebuild prisma-sync prisma-generate \
 	    db-check db-create db-migrate db-reset status logs demo demo-down
 .PHONY: $(WORKFLOW)
 
-docker-up: all ## up -d --wait: the stack running and healthy, the client synced, the supervisor watching
+docker-up: $(WORKFLOW_DEP) ## up -d --wait: the stack running and healthy, the client synced, the supervisor watching
 	@$(PRISYNC_RUN) up -d --wait
-docker-down: all ## down: stop the supervisor, remove the containers and networks (volumes kept)
+docker-down: $(WORKFLOW_DEP) ## down: stop the supervisor, remove the containers and networks (volumes kept)
 	@$(PRISYNC_RUN) down
-docker-restart: all ## restart the containers, then sync the client
+docker-restart: $(WORKFLOW_DEP) ## restart the containers, then sync the client
 	@$(PRISYNC_RUN) restart && $(PRISYNC_RUN) sync
-docker-rebuild: all ## rebuild the images, recreate the containers, sync
+docker-rebuild: $(WORKFLOW_DEP) ## rebuild the images, recreate the containers, sync
 	@$(PRISYNC_RUN) build && $(PRISYNC_RUN) up -d --wait --force-recreate
-prisma-sync: all ## generate the client and restart the services that use it
+prisma-sync: $(WORKFLOW_DEP) ## generate the client and restart the services that use it
 	@$(PRISYNC_RUN) sync
-prisma-generate: all ## generate the client only
+prisma-generate: $(WORKFLOW_DEP) ## generate the client only
 	@$(PRISYNC_RUN) generate
-db-check: all ## is the database reachable, does it exist, where do its migrations stand
+db-check: $(WORKFLOW_DEP) ## is the database reachable, does it exist, where do its migrations stand
 	@$(PRISYNC_RUN) db-check
-db-create: all ## create the database when it is missing
+db-create: $(WORKFLOW_DEP) ## create the database when it is missing
 	@$(PRISYNC_RUN) db-create
-db-migrate: all ## apply the pending migrations (as prisma migrate deploy), then sync
+db-migrate: $(WORKFLOW_DEP) ## apply the pending migrations (as prisma migrate deploy), then sync
 	@$(PRISYNC_RUN) migrate
-db-reset: all ## drop, create, migrate and sync the dev database (asks first; YES=1 does not)
+db-reset: $(WORKFLOW_DEP) ## drop, create, migrate and sync the dev database (asks first; YES=1 does not)
 	@$(PRISYNC_RUN) db-reset $(if $(YES),--yes)
-status: all ## is everything in sync: services, client, last sync, database, git
+status: $(WORKFLOW_DEP) ## is everything in sync: services, client, last sync, database, git
 	@$(PRISYNC_RUN) status
-logs: all ## follow every container's output
+logs: $(WORKFLOW_DEP) ## follow every container's output
 	@$(PRISYNC_RUN) logs -f
 demo: all ## on a fresh machine: the bundled example up, synced and supervised, then what to try
 	@scripts/demo.sh
-demo-down: all ## the example down, and the engine make demo started (if it started one)
+demo-down: $(WORKFLOW_DEP) ## the example down, and the engine make demo started (if it started one)
 	@$(PRISYNC_RUN) down -v
 	@if [ -f build/demo/harness.env ]; then tests/harness/env.sh down build/demo/harness.env; fi
 	@rm -f build/demo.mk

@@ -1,5 +1,5 @@
 # config.sh - the `config` benchmark: `prisync config` against `docker compose config` on
-# examples/app and on a generated 2,000-service project (bench/gen-compose.sh), runs of the
+# examples/prisma-app and on a generated 2,000-service project (bench/gen-compose.sh), runs of the
 # two alternating; load only (-q) and load + print; median and spread, peak RSS, and the
 # targets for loading 2,000 services (< 50 ms, < 20 MiB).  Sourced by run.sh.
 # shellcheck shell=bash
@@ -123,7 +123,7 @@ bench_config()
 		ratio "prisync KiB" "compose KiB"
 	for name in example gen2000; do
 		case $name in
-		example) dir=$root/examples/app ;;
+		example) dir=$root/examples/prisma-app ;;
 		gen2000) dir=$tmp/gen2000 ;;
 		esac
 		for mode in load print; do

@@ -32,6 +32,7 @@ static const struct {
     {"tests/data/compose/load/override/extra.yaml", "an override fragment without image"},
     {"tests/data/compose/node/multi.yaml", "a YAML stream fixture, not a mapping"},
     {"tests/data/compose/model/full", "uses keys compose v2.26's schema rejects"},
+    {"examples/prisma-app/compose.offline.yaml", "an override merged onto compose.yaml"},
 };
 
 /* The service keys the "Done when" names, compared exactly. */
@@ -424,16 +425,16 @@ static void test_example_identical(void **state)
 	const char *compose = compose_bin(), *prisync = prisync_bin();
 	const char *formats[] = {"yaml", "json"};
 	char path[4096];
-	struct fixture fx = {path, (char *)"examples/app", false};
+	struct fixture fx = {path, (char *)"examples/prisma-app", false};
 
-	snprintf(path, sizeof(path), "%s/examples/app", harness_env("PRISYNC_SOURCE_DIR"));
+	snprintf(path, sizeof(path), "%s/examples/prisma-app", harness_env("PRISYNC_SOURCE_DIR"));
 	for (size_t i = 0; i < NELEM(formats); i++) {
 		assert_int_equal(run_config(compose, &fx, formats[i], &r->cout, &r->cerr), 0);
 		assert_int_equal(run_config(prisync, &fx, formats[i], &r->out, &r->err), 0);
 		if (strcmp(px_buf_cstr(&r->cout), px_buf_cstr(&r->out)) != 0) {
 			fprintf(stderr, "--- compose (%s):\n%s\n--- prisync:\n%s\n", formats[i],
 				px_buf_cstr(&r->cout), px_buf_cstr(&r->out));
-			fail_msg("examples/app: --format %s output differs from compose's",
+			fail_msg("examples/prisma-app: --format %s output differs from compose's",
 				 formats[i]);
 		}
 		assert_int_equal(r->err.len, 0);
@@ -490,12 +491,12 @@ static void test_services_volumes_quiet(void **state)
 	struct run *r = *state;
 	char dir[4096];
 
-	snprintf(dir, sizeof(dir), "%s/examples/app", harness_env("PRISYNC_SOURCE_DIR"));
+	snprintf(dir, sizeof(dir), "%s/examples/prisma-app", harness_env("PRISYNC_SOURCE_DIR"));
 	/* dependencies first: app depends on db */
 	assert_int_equal(prisync_in(r, dir, "--services", NULL, NULL), 0);
 	assert_string_equal(px_buf_cstr(&r->out), "db\napp\n");
 	assert_int_equal(prisync_in(r, dir, "--volumes", NULL, NULL), 0);
-	assert_string_equal(px_buf_cstr(&r->out), "db-data\n");
+	assert_string_equal(px_buf_cstr(&r->out), "db-data\nnode_modules\n");
 	assert_int_equal(prisync_in(r, dir, "-q", NULL, NULL), 0);
 	assert_int_equal(r->out.len, 0);
 	assert_int_equal(r->err.len, 0);

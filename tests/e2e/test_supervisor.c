@@ -116,6 +116,7 @@ static int teardown(void **state)
 	px_buf_release(&t->err);
 	harness_dir_remove(&t->dir);
 	free(t);
+	unsetenv("COMPOSE_FILE"); /* test_prisma_edit_reaches_app's */
 	return left == 0 ? 0 : -1;
 }
 
@@ -1177,14 +1178,14 @@ static void test_develop_watch(void **state)
 	}
 }
 
-/* Copy examples/app/<rel> into the test's directory. */
+/* Copy examples/prisma-app/<rel> into the test's directory. */
 static void copy_example(const struct t *t, const char *rel)
 {
 	struct px_error err = PX_ERROR_INIT;
 	struct px_buf data = PX_BUF_INIT;
 	char *src = NULL;
 
-	xasprintf(&src, "%s/examples/app/%s", harness_env("PRISYNC_SOURCE_DIR"), rel);
+	xasprintf(&src, "%s/examples/prisma-app/%s", harness_env("PRISYNC_SOURCE_DIR"), rel);
 	if (px_path_read_file(src, &data, &err) < 0)
 		fail_msg("%s", px_error_msg(&err));
 	write_file(t, rel, px_buf_cstr(&data));
@@ -1237,64 +1238,89 @@ static bool users_say(void *data)
 	return yes;
 }
 
-/* The real thing: the example app (Node, Prisma 7, PostgreSQL) with zero configuration --
- * prisync finds the schema through prisma.config.ts and generates in the app container.
- * A field added to the schema (its column already migrated) reaches the running app with
- * no other step, and nothing but the app restarts. */
+/* How many times the example's app container started: dev-setup.sh's last line, counted in
+ * the container's log (the engine keeps only its last 256 events, fewer than two
+ * healthchecks make in a minute, so starts() cannot count this long a test). */
+static int app_starts(const struct t *t)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct px_buf log = PX_BUF_INIT;
+	char name[96];
+	int n = 0;
+
+	snprintf(name, sizeof(name), "%s-app-1", t->project);
+	if (engine_container_logs(harness_engine(), name, true, true, -1, &log, &log, &err) < 0)
+		fail_msg("logs: %s", px_error_msg(&err));
+	for (const char *p = px_buf_cstr(&log); (p = strstr(p, "dev-setup: starting:")) != NULL;
+	     p++)
+		n++;
+	px_buf_release(&log);
+	return n;
+}
+
+/* When the service's container last started (owned). */
+static char *started_at(const struct t *t, const char *service)
+{
+	struct px_error err = PX_ERROR_INIT;
+	json_t *doc = NULL;
+	char name[96], *at;
+
+	snprintf(name, sizeof(name), "%s-%s-1", t->project, service);
+	if (engine_container_inspect(harness_engine(), name, &doc, &err) < 0)
+		fail_msg("inspect: %s", px_error_msg(&err));
+	at = xstrdup(json_string_value(json_object_get(json_object_get(doc, "State"), "StartedAt"))
+			     ?: "?");
+	json_decref(doc);
+	return at;
+}
+
+/* The real thing: the example app (Node, Prisma 7, PostgreSQL) as shipped, offline file
+ * merged: its x-prisync block has prisync generate in the app container, whose entrypoint
+ * (scripts/dev-setup.sh) installs the dependencies into the node_modules volume.  A field
+ * added to the schema (its column already migrated) reaches the running app with no other
+ * step, and nothing but the app restarts. */
 static void test_prisma_edit_reaches_app(void **state)
 {
 	struct t *t = *state;
-	struct px_error err = PX_ERROR_INIT;
-	char *over = NULL, *env = NULL, *cli = NULL, *schema, *edited, *users, *psql_out;
+	char *over = NULL, *files = NULL, *schema, *edited, *users, *psql_out, *db_started;
 	const char *at;
 	int code, rc;
 
 	copy_example(t, "compose.yaml");
+	copy_example(t, "compose.offline.yaml");
 	copy_example(t, "server.js");
 	copy_example(t, "package.json");
+	copy_example(t, "package-lock.json");
 	copy_example(t, "prisma.config.ts");
 	copy_example(t, "prisma/schema.prisma");
-	/* offline: the harness's images and Prisma install, mounted where the app looks */
+	/* the labels, and dev-setup.sh from the source tree (the compose file mounts it from
+	 * ../../scripts, the repository's layout) */
 	xasprintf(&over,
 		  "services:\n"
 		  "  app:\n"
 		  "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
-		  "    environment:\n"
-		  "      PRISMA_SCHEMA_ENGINE_BINARY: /app/package.json\n"
-		  "      CHECKPOINT_DISABLE: \"1\"\n"
-		  "    volumes: [\"%s/node_modules:/app/node_modules:ro\"]\n"
+		  "    volumes: [\"%s/scripts/dev-setup.sh:/app/scripts/dev-setup.sh:ro\"]\n"
 		  "  db:\n"
-		  "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n",
-		  harness_env("PRISYNC_TEST_PRISMA7"));
-	write_file(t, "compose.override.yaml", over);
-	xasprintf(&env, "POSTGRES_IMAGE=%s\nNODE_IMAGE=%s\n",
-		  harness_env("PRISYNC_TEST_IMAGE_POSTGRES"), harness_env("PRISYNC_TEST_IMAGE_NODE"));
-	write_file(t, ".env", env);
-	/* the app needs a client to start at all (issue of dev-setup.sh): one from the host */
-	xasprintf(&cli, "%s/node_modules/prisma/build/index.js", harness_env("PRISYNC_TEST_PRISMA7"));
-	{
-		const char *argv[] = {"node", cli, "generate", NULL};
-		char *link = path_in(t, "node_modules");
-		struct px_proc_opts o = {.argv = argv, .cwd = t->dir.root, .in = PX_PROC_NULL};
-
-		harness_link_node_modules(t->dir.root, "PRISYNC_TEST_PRISMA7");
-		if (px_proc_run(&o, &t->out, &t->err, &code, RUN_TIMEOUT_MS, &err) < 0 || code != 0)
-			fail_msg("host generate: %s %s", px_error_msg(&err), px_buf_cstr(&t->err));
-		unlink(link);
-		free(link);
-	}
+		  "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+		  "volumes:\n"
+		  "  db-data: {labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}}\n"
+		  "  node_modules: {labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}}\n",
+		  harness_env("PRISYNC_SOURCE_DIR"));
+	write_file(t, "compose.test.yaml", over);
+	/* for every prisync run of the test, teardown's down too (which unsets it) */
+	xasprintf(&files, "%s/compose.yaml:%s/compose.offline.yaml:%s/compose.test.yaml",
+		  t->dir.root, t->dir.root, t->dir.root);
+	setenv("COMPOSE_FILE", files, 1);
 	rc = harness_prisync(&t->dir, &t->out, &t->err, 300000, "-p", t->project, "up", "-d",
 			     "--wait", NULL);
 	if (rc != 0)
 		fail_msg("up: %s%s", px_buf_cstr(&t->err), supervisor_log(t));
+	db_started = started_at(t, "db");
 	/* the database as a migration that adds the column would leave it */
 	psql_out = in_service(t, "db",
 		   (const char *[]){"psql", "-U", "app", "-d", "app", "-c",
 				    "CREATE TABLE \"User\" (id serial PRIMARY KEY, email text NOT "
 				    "NULL UNIQUE, name text, nickname text);"
-				    "CREATE TABLE \"Post\" (id serial PRIMARY KEY, title text NOT "
-				    "NULL, published boolean NOT NULL DEFAULT false, \"authorId\" int "
-				    "NOT NULL REFERENCES \"User\"(id));"
 				    "INSERT INTO \"User\" (email, name, nickname) VALUES "
 				    "('ann@example.com', 'Ann', 'annie');",
 				    NULL},
@@ -1317,8 +1343,13 @@ static void test_prisma_edit_reaches_app(void **state)
 	if (!harness_poll(users_say, &(struct users_wait){t, "\"nickname\":\"annie\""}, 180000))
 		fail_msg("the app never got the field: %s\n%s", get_users(t), supervisor_log(t));
 	/* up, the initial sync, this edit: three starts of app; db never restarted */
-	assert_int_equal(starts(t, "app"), 3);
-	assert_int_equal(starts(t, "db"), 1);
+	assert_int_equal(app_starts(t), 3);
+	{
+		char *now = started_at(t, "db");
+
+		assert_string_equal(now, db_started);
+		free(now);
+	}
 
 	/* a broken schema: Prisma's own error, prefixed; the app keeps its client */
 	{
@@ -1333,20 +1364,20 @@ static void test_prisma_edit_reaches_app(void **state)
 		assert_non_null(strstr(log, "the generator failed (exit code 1)"));
 		assert_non_null(strstr(log, "Prisma schema"));
 		free(log);
-		assert_int_equal(starts(t, "app"), 3);
+		assert_int_equal(app_starts(t), 3);
 		assert_true(users_say(&(struct users_wait){t, "\"nickname\":\"annie\""}));
 		/* the next good edit recovers */
 		write_in_place(t, "prisma/schema.prisma", edited);
 		if (!harness_poll(log_says, &(struct log_wait){t, "sync #4 succeeded"}, 180000))
 			fail_msg("no recovery: %s", supervisor_log(t));
-		assert_int_equal(starts(t, "app"), 4);
+		assert_int_equal(app_starts(t), 4);
 		free(broken);
 	}
 	free(schema);
 	free(edited);
 	free(over);
-	free(env);
-	free(cli);
+	free(files);
+	free(db_started);
 }
 
 /* ---- git: a branch switch is one sync, and only when the schema differs ---- */

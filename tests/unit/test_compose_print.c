@@ -68,7 +68,7 @@ static void assert_text(const char *got, const char *want)
 		 gl, (int)strcspn(wl, "\n"), wl);
 }
 
-/* ---- examples/app/compose.yaml, loaded in /srv/app ---------------------------------- */
+/* ---- a two-service project (the first examples/app/compose.yaml), loaded in /srv/app - */
 
 static struct compose_service_network default_net[] = {{.key = S("default")}};
 
