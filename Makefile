@@ -224,7 +224,7 @@ demo: all ## on a fresh machine: the bundled example up, synced and supervised, 
 demo-down: $(WORKFLOW_DEP) ## the example down, and the engine make demo started (if it started one)
 	@$(PRISYNC_RUN) down -v
 	@if [ -f build/demo/harness.env ]; then tests/harness/env.sh down build/demo/harness.env; fi
-	@rm -f build/demo.mk
+	@rm -rf build/demo build/demo.mk
 
 clean: ## down (when ./prisync exists), remove the project's .prisync/ and the build outputs
 	@if [ -x ./prisync ]; then $(PRISYNC_RUN) down || true; fi

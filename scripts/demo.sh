@@ -88,6 +88,8 @@ fi
 
 say "bringing the example up (images: $([[ $offline == 1 ]] && echo "built from this machine" || echo "postgres:16, node:20"))"
 make --no-print-directory docker-up
+say "applying the example's migrations"
+make --no-print-directory db-migrate
 
 url=$(./prisync -f "$app/compose.yaml" ps --format json app 2>/dev/null |
 	sed -n 's/.*"URL":"\([^"]*\)","TargetPort":3000,"PublishedPort":\([0-9]*\).*/http:\/\/\1:\2/p' | head -n 1)
