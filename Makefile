@@ -159,7 +159,7 @@ e2e: deps ## the e2e half of make test
 	$(MAKE) SAN=1 test-bins
 	tests/run.sh --bin build/asan/prisync --e2e build/asan/tests/e2e
 
-bench: prisync ## benchmarks side by side with docker compose (BENCH=startup|config|stack|watch|db)
+bench: prisync ## benchmarks side by side with docker compose (BENCH=name[,name]: edit-to-restart|edit-to-restart-prisma|burst|ps|status|up-wait|config|db-check|idle|watch-scale|startup, or stack|watch|db)
 	bench/run.sh --bin ./prisync
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')

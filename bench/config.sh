@@ -147,6 +147,14 @@ bench_config()
 				"$(cfg_spread "$a")" "$(cfg_spread "$b")"
 			if [[ $name == gen2000 && $mode == load ]]; then
 				target_ms=${a%% *} target_kib=$ra
+				cfg_result "config-$name-$mode" "$a" "docker compose config" "$b" \
+					"< $CONFIG_TARGET_MS ms, < $CONFIG_TARGET_KIB KiB" \
+					"$( [[ $(cfg_met "${a%% *}" "$CONFIG_TARGET_MS" 'x < t') == true &&
+						$ra =~ ^[0-9]+$ ]] && ((ra < CONFIG_TARGET_KIB)) && echo true || echo false)" \
+					"prisync_rss_kib=$ra" "other_rss_kib=$rb"
+			else
+				cfg_result "config-$name-$mode" "$a" "docker compose config" "$b" "" "" \
+					"prisync_rss_kib=$ra" "other_rss_kib=$rb"
 			fi
 		done
 	done
@@ -171,8 +179,74 @@ bench_config()
 # "p10-p90 (n)" of a cfg_stats line.
 cfg_spread()
 {
-	local med p10 p90 n
+	local p10 p90 n
 	[[ $1 == error ]] && { echo error; return; }
-	read -r med p10 p90 n <<<"$1"
+	read -r _ p10 p90 n <<<"$1"
 	printf '%s-%s (%s)' "$p10" "$p90" "$n"
+}
+
+# Whether scenario NAME is in this run: BENCH_SCENARIOS (set by run.sh) lists them; unset or
+# empty, every scenario is.
+cfg_want()
+{
+	[[ -z ${BENCH_SCENARIOS:-} || " $BENCH_SCENARIOS " == *" $1 "* ]]
+}
+
+# A JSON value: a number as it is, "-", "n/a", "error" or "" as null, anything else quoted.
+cfg_json_value()
+{
+	if [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+		printf '%s' "$1"
+	elif [[ -z $1 || $1 == - || $1 == n/a || $1 == error ]]; then
+		printf 'null'
+	elif [[ $1 == true || $1 == false ]]; then
+		printf '%s' "$1"
+	else
+		local s=${1//\\/\\\\}
+		s=${s//\"/\\\"}
+		printf '"%s"' "$s"
+	fi
+}
+
+# cfg_result NAME A OTHER B TARGET MET [KEY=VALUE ...]: one scenario's result, as one JSON
+# line appended to PRISYNC_BENCH_JSONL (run.sh makes bench/results/latest.json of them) and
+# one summary row to PRISYNC_BENCH_JSONL.tsv.  A and B are cfg_stats lines ("median p10 p90
+# n", or "error"); OTHER names what B measured ("docker compose ps", "psql select 1"; "" for
+# none); TARGET is the target as text ("<= 0.4", "< 8 MiB"), MET true, false or "" (no
+# target); each KEY=VALUE adds a field (a number stays a number).
+cfg_result()
+{
+	local name=$1 a=$2 other=$3 b=$4 target=$5 met=$6 am ap10 ap90 an bm bp10 bp90 bn ratio kv
+	local line
+	shift 6
+	[[ -n ${PRISYNC_BENCH_JSONL:-} ]] || return 0
+	am=- ap10=- ap90=- an=- bm=- bp10=- bp90=- bn=- ratio=-
+	[[ $a == error || -z $a ]] || read -r am ap10 ap90 an <<<"$a"
+	[[ $b == error || -z $b ]] || read -r bm bp10 bp90 bn <<<"$b"
+	if [[ $am != - && $bm != - ]]; then
+		ratio=$(awk -v x="$am" -v y="$bm" 'BEGIN { if (y > 0) printf "%.3f", x / y; else printf "-" }')
+	fi
+	line=$(printf '{"name":%s,"prisync_ms":%s,"other_ms":%s,"other":%s,"ratio":%s,"target":%s,"met":%s,"n":%s,"p10":%s,"p90":%s,"other_n":%s,"other_p10":%s,"other_p90":%s' \
+		"$(cfg_json_value "$name")" "$(cfg_json_value "$am")" "$(cfg_json_value "$bm")" \
+		"$(cfg_json_value "$other")" "$(cfg_json_value "$ratio")" "$(cfg_json_value "$target")" \
+		"$(cfg_json_value "$met")" "$(cfg_json_value "$an")" "$(cfg_json_value "$ap10")" \
+		"$(cfg_json_value "$ap90")" "$(cfg_json_value "$bn")" "$(cfg_json_value "$bp10")" \
+		"$(cfg_json_value "$bp90")")
+	for kv in "$@"; do
+		line+=$(printf ',%s:%s' "$(cfg_json_value "${kv%%=*}")" "$(cfg_json_value "${kv#*=}")")
+	done
+	printf '%s}\n' "$line" >>"$PRISYNC_BENCH_JSONL"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$am" "$bm" "$ratio" "${other:--}" \
+		"${target:--}" "${met:--}" >>"$PRISYNC_BENCH_JSONL.tsv"
+}
+
+# "true" when the awk condition COND on x (and t) holds, else "false": cfg_met X T 'x <= t'.
+cfg_met()
+{
+	if [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]] &&
+		awk -v x="$1" -v t="$2" "BEGIN { exit !($3) }"; then
+		echo true
+	else
+		echo false
+	fi
 }

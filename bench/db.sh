@@ -38,9 +38,19 @@ db_row()
 	fi
 }
 
+# db_result NAME A OTHER B TARGET [KEY=VALUE ...]: the JSON result of one row.
+db_result()
+{
+	local name=$1 a=$2 other=$3 b=$4 target=$5 ratio=n/a
+	shift 5
+	[[ $a == error || $b == error ]] ||
+		ratio=$(awk -v x="${a%% *}" -v y="${b%% *}" 'BEGIN { printf "%.3f", (y > 0 ? x / y : 0) }')
+	cfg_result "$name" "$a" "$other" "$b" "ratio <= $target" "$(cfg_met "$ratio" "$target" 'x <= t')" "$@"
+}
+
 db_main()
 {
-	local bin=$1 root=$2 runs=${3:-30} tmp state own="" dbname url a b ratio
+	local bin=$1 root=$2 runs=${3:-30} tmp state own="" dbname url a b ra rb
 	bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 	# shellcheck source=config.sh
 	source "$root/bench/config.sh"
@@ -95,6 +105,7 @@ EOF
 	} < <(cfg_pair "$tmp/p" "$runs" pa pb)
 	printf '\n%-26s %10s %10s %8s\n' "db scenario" "prisync ms" "other ms" ratio
 	db_row "db-check vs psql select 1" "$a" "$b" "$DB_TARGET"
+	db_result db-check "$a" "psql -Atc 'select 1'" "$b" "$DB_TARGET"
 
 	# Prisma's own answer to the same question, configured as its docs say for the adapter;
 	# idleTimeoutMillis: 1, or an up-to-date status lingers 10 s on pg's idle pool before
@@ -122,8 +133,11 @@ EOF
 		read -r b
 	} < <(cfg_pair "$tmp/p" "$DB_PRISMA_RUNS" pa pp)
 	db_row "db-check vs prisma status" "$a" "$b" "$DB_PRISMA_TARGET"
-	printf '%-26s %10s %10s\n' "  peak RSS MiB" "$(cd "$tmp/p" && db_peak_mib "${pa[@]}")" \
-		"$(cd "$tmp/p" && db_peak_mib "${pp[@]}")"
+	ra=$(cd "$tmp/p" && db_peak_mib "${pa[@]}")
+	rb=$(cd "$tmp/p" && db_peak_mib "${pp[@]}")
+	printf '%-26s %10s %10s\n' "  peak RSS MiB" "$ra" "$rb"
+	db_result db-check-prisma "$a" "prisma migrate status" "$b" "$DB_PRISMA_TARGET" \
+		"prisync_rss_mib=$ra" "other_rss_mib=$rb"
 }
 
 db_main "$@"
