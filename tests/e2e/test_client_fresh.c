@@ -78,25 +78,13 @@ static const char schema_v2_body[] = "}\n\n"
 				     "  nickname String?\n"
 				     "}\n";
 
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-	struct px_error err = PX_ERROR_INIT;
-	char *path = px_path_join(dir, rel), *parent = px_path_dirname(path);
-
-	if (px_path_mkdir_p(parent, 0755, &err) < 0 ||
-	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
-		fail_msg("write '%s': %s", rel, px_error_msg(&err));
-	free(path);
-	free(parent);
-}
-
 /* prisma/schema.prisma of dir: head, the generator's extra line, body. */
 static void write_schema(const char *dir, const char *gen_line, const char *body)
 {
 	char *s = NULL;
 
 	xasprintf(&s, "%s%s%s", schema_v1_head, gen_line, body);
-	write_file(dir, "prisma/schema.prisma", s);
+	harness_write_file(dir, "prisma/schema.prisma", s);
 	free(s);
 }
 
@@ -260,9 +248,9 @@ static void test_prisma7_client_output(void **state)
 	struct stack_client_report r;
 	char *client = px_path_join(t->dir.root, "generated/prisma/internal/class.ts"), *s = NULL;
 
-	write_file(t->dir.root, "prisma.config.ts", config_ts);
+	harness_write_file(t->dir.root, "prisma.config.ts", config_ts);
 	xasprintf(&s, "%s%s", head7, body_v1);
-	write_file(t->dir.root, "prisma/schema.prisma", s);
+	harness_write_file(t->dir.root, "prisma/schema.prisma", s);
 	free(s);
 	harness_link_node_modules(t->dir.root, "PRISYNC_TEST_PRISMA7");
 	generate(t, t->dir.root, "PRISYNC_TEST_PRISMA7");
@@ -279,7 +267,7 @@ static void test_prisma7_client_output(void **state)
 	stack_client_report_release(&r);
 
 	xasprintf(&s, "%s%s", head7, body_v2);
-	write_file(t->dir.root, "prisma/schema.prisma", s);
+	harness_write_file(t->dir.root, "prisma/schema.prisma", s);
 	free(s);
 	check_host(t->dir.root, &r);
 	assert_state(&r, PRISMA_CLIENT_STALE);
@@ -456,7 +444,7 @@ static void test_container_volume(void **state)
 	client_tar(t->gen.root, &tar);
 
 	write_schema(t->dir.root, "", schema_v1_body);
-	write_file(t->dir.root, "compose.yaml",
+	harness_write_file(t->dir.root, "compose.yaml",
 		   "services:\n"
 		   "  app:\n"
 		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"

@@ -67,18 +67,6 @@ static int teardown(void **state)
 	return left == 0 ? 0 : -1;
 }
 
-static void write_file(const struct t *t, const char *rel, const char *text)
-{
-	struct px_error err = PX_ERROR_INIT;
-	char *path = px_path_join(t->dir.root, rel), *dir = px_path_dirname(path);
-
-	if (px_path_mkdir_p(dir, 0755, &err) < 0 ||
-	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
-		fail_msg("write %s: %s", rel, px_error_msg(&err));
-	free(dir);
-	free(path);
-}
-
 static const char schema_text[] = "datasource db {\n  provider = \"postgresql\"\n}\n"
 				  "model A {\n  id Int @id\n}\n";
 
@@ -128,7 +116,7 @@ static void test_failure_classes(void **state)
 	json_t *doc, *s;
 	int rc;
 
-	write_file(t, "prisma/schema.prisma", schema_text);
+	harness_write_file(t->dir.root, "prisma/schema.prisma", schema_text);
 	xasprintf(&yaml,
 		  "x-test: &test\n"
 		  "  prisync-test.run: ${PRISYNC_TEST_RUN:-none}\n"
@@ -162,7 +150,7 @@ static void test_failure_classes(void **state)
 		  "    - {name: refused, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
 		  "       database-url: 'postgresql://app:%s@127.0.0.1:1/app'}\n",
 		  password, enc, enc, enc_wrong, enc, enc);
-	write_file(t, "compose.yaml", yaml);
+	harness_write_file(t->dir.root, "compose.yaml", yaml);
 	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "up", "-d",
 			     "--wait", "--no-supervisor", NULL);
 	if (rc != 0)
@@ -280,20 +268,20 @@ static void test_migration_states_two_databases(void **state)
 	json_t *doc, *s;
 	int rc;
 
-	write_file(t, "a/schema.prisma", schema_text);
-	write_file(t, "b/schema.prisma", schema_text);
+	harness_write_file(t->dir.root, "a/schema.prisma", schema_text);
+	harness_write_file(t->dir.root, "b/schema.prisma", schema_text);
 	for (size_t i = 0; i < 5; i++) {
 		char *rel = NULL, *text = NULL;
 
 		xasprintf(&rel, "a/migrations/%s/migration.sql", names[i]);
 		xasprintf(&text, "CREATE TABLE t%zu (id int);\n", i);
-		write_file(t, rel, text);
+		harness_write_file(t->dir.root, rel, text);
 		free(rel);
 		free(text);
 	}
-	write_file(t, "a/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
-	write_file(t, "b/migrations/20250101000000_init/migration.sql", "SELECT 1;\n");
-	write_file(t, "b/migrations/migration_lock.toml", "provider = \"mysql\"\n");
+	harness_write_file(t->dir.root, "a/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	harness_write_file(t->dir.root, "b/migrations/20250101000000_init/migration.sql", "SELECT 1;\n");
+	harness_write_file(t->dir.root, "b/migrations/migration_lock.toml", "provider = \"mysql\"\n");
 	xasprintf(&yaml,
 		  "services:\n"
 		  "  app: {image: busybox}\n"
@@ -304,7 +292,7 @@ static void test_migration_states_two_databases(void **state)
 		  "    - {name: billing, schema: b/schema.prisma, run-in: host, restart: [],\n"
 		  "       database-url: '%s'}\n",
 		  a, b);
-	write_file(t, "compose.yaml", yaml);
+	harness_write_file(t->dir.root, "compose.yaml", yaml);
 
 	/* the rows Prisma would have left: applied, applied then edited, failed, rolled
 	 * back, none for pending, and one from another branch */
@@ -380,8 +368,8 @@ static void test_db_create_and_reset(void **state)
 	t->databases[t->ndatabases++] = xstrdup(name); /* dropped in teardown */
 	xasprintf(&url, "postgresql://%s@127.0.0.1:%s/%s", harness_env("PRISYNC_TEST_PG_USER"),
 		  harness_env("PRISYNC_TEST_PG_PORT"), name);
-	write_file(t, "prisma/schema.prisma", schema_text);
-	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
+	harness_write_file(t->dir.root, "prisma/schema.prisma", schema_text);
+	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
 		   "CREATE TABLE a (id int);\n");
 	xasprintf(&yaml,
 		  "services:\n"
@@ -393,7 +381,7 @@ static void test_db_create_and_reset(void **state)
 		  "    - {name: far, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
 		  "       generate: [\"true\"], database-url: 'postgresql://u:p@db.example.invalid/x'}\n",
 		  url);
-	write_file(t, "compose.yaml", yaml);
+	harness_write_file(t->dir.root, "compose.yaml", yaml);
 
 	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
 			     "db-check", "--schema", "main", "--retries", "0", NULL);

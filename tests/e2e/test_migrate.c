@@ -69,18 +69,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void write_file(const struct t *t, const char *rel, const char *text)
-{
-	struct px_error err = PX_ERROR_INIT;
-	char *path = px_path_join(t->dir.root, rel), *dir = px_path_dirname(path);
-
-	if (px_path_mkdir_p(dir, 0755, &err) < 0 ||
-	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
-		fail_msg("write %s: %s", rel, px_error_msg(&err));
-	free(dir);
-	free(path);
-}
-
 /* A project with one schema on the database at url and these migrations (name, script
  * pairs). */
 static void project_url(const struct t *t, const char *url, const char *const *migrations,
@@ -88,14 +76,14 @@ static void project_url(const struct t *t, const char *url, const char *const *m
 {
 	char *yaml = NULL;
 
-	write_file(t, "prisma/schema.prisma",
+	harness_write_file(t->dir.root, "prisma/schema.prisma",
 		   "datasource db {\n  provider = \"postgresql\"\n}\nmodel A {\n  id Int @id\n}\n");
-	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
 	for (size_t i = 0; i + 1 < n; i += 2) {
 		char *rel = NULL;
 
 		xasprintf(&rel, "prisma/migrations/%s/migration.sql", migrations[i]);
-		write_file(t, rel, migrations[i + 1]);
+		harness_write_file(t->dir.root, rel, migrations[i + 1]);
 		free(rel);
 	}
 	xasprintf(&yaml,
@@ -106,7 +94,7 @@ static void project_url(const struct t *t, const char *url, const char *const *m
 		  "    - {name: core, schema: prisma/schema.prisma, run-in: host, restart: [],\n"
 		  "       database-url: '%s'}\n",
 		  url);
-	write_file(t, "compose.yaml", yaml);
+	harness_write_file(t->dir.root, "compose.yaml", yaml);
 	free(yaml);
 }
 
@@ -300,7 +288,7 @@ static void test_failure_blocks_until_resolved(void **state)
 		 "0");
 
 	/* refused while the failure is unresolved, even with the script fixed */
-	write_file(t, "prisma/migrations/20250102000000_broken/migration.sql", fixed);
+	harness_write_file(t->dir.root, "prisma/migrations/20250102000000_broken/migration.sql", fixed);
 	assert_int_equal(migrate(t, "--no-sync", NULL), 1);
 	expect_in(&t->err, "stderr", "P3009");
 	expect_in(&t->err, "stderr", "The `20250102000000_broken` migration started at ");
@@ -595,10 +583,10 @@ static void test_prisma_cli_agrees(void **state)
 
 	project(t, m, 8);
 	/* Prisma 6 wants the url attribute, even though the adapter replaces it */
-	write_file(t, "prisma/schema.prisma",
+	harness_write_file(t->dir.root, "prisma/schema.prisma",
 		   "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n"
 		   "model A {\n  id Int @id\n}\n");
-	write_file(t, "prisma.config.ts", prisma6_config);
+	harness_write_file(t->dir.root, "prisma.config.ts", prisma6_config);
 	harness_link_node_modules(t->dir.root, "PRISYNC_TEST_PRISMA6");
 	xasprintf(&cli, "%s/node_modules/prisma/build/index.js", harness_env("PRISYNC_TEST_PRISMA6"));
 
@@ -617,7 +605,7 @@ static void test_prisma_cli_agrees(void **state)
 	agree(t, cli, "", "20250103000000_broken", 1);
 	/* rolled back (and fixed): a row exists, so Prisma has nothing to list */
 	assert_int_equal(migrate(t, "resolve", "--rolled-back", "20250103000000_broken", NULL), 0);
-	write_file(t, "prisma/migrations/20250103000000_broken/migration.sql",
+	harness_write_file(t->dir.root, "prisma/migrations/20250103000000_broken/migration.sql",
 		   "CREATE TABLE fixed (id int);\n");
 	agree(t, cli, "", "", 0);
 	/* everything applied by prisync: Prisma finds its history in order */

@@ -29,14 +29,13 @@ static char *example_text(const char *rel)
 	return px_buf_detach(&data, NULL);
 }
 
-static void write_file(const char *dir, const char *rel, const char *text);
 
 /* Copy examples/prisma-app/<rel> into the test directory. */
 static void copy_example(const struct fx *f, const char *rel)
 {
 	char *text = example_text(rel);
 
-	write_file(f->dir.root, rel, text);
+	harness_write_file(f->dir.root, rel, text);
 	free(text);
 }
 
@@ -50,21 +49,9 @@ static void copy_example_schema(const struct fx *f)
 	assert_non_null(at);
 	xasprintf(&out, "%.*s  output   = \"../generated/client\"\n%s",
 		  (int)(at + strlen(gen) - text), text, at + strlen(gen));
-	write_file(f->dir.root, "prisma/schema.prisma", out);
+	harness_write_file(f->dir.root, "prisma/schema.prisma", out);
 	free(text);
 	free(out);
-}
-
-static void write_file(const char *dir, const char *rel, const char *text)
-{
-	struct px_error err = PX_ERROR_INIT;
-	char *path = px_path_join(dir, rel), *parent = px_path_dirname(path);
-
-	if (px_path_mkdir_p(parent, 0755, &err) < 0 ||
-	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
-		fail_msg("write '%s': %s", rel, px_error_msg(&err));
-	free(path);
-	free(parent);
 }
 
 /* Run node with args in dir; extra "KEY=VALUE" environment entries may be given. */
@@ -155,7 +142,7 @@ static void test_prisma7_generates_and_queries(void **state)
 		fail_msg("%s", px_error_msg(&err));
 	db_close(app);
 
-	write_file(f->dir.root, "query.js", query_js);
+	harness_write_file(f->dir.root, "query.js", query_js);
 	if (node(f, f->dir.root, (const char *[]){ "query.js", NULL }, url_env) != 0)
 		fail_msg("query failed:\n%s\n%s", px_buf_cstr(&f->out), px_buf_cstr(&f->err));
 	assert_non_null(strstr(px_buf_cstr(&f->out), "\"email\":\"ann@example.com\""));
@@ -174,7 +161,7 @@ static void test_prisma6_generates(void **state)
 	struct fx *f = *state;
 	char *cli = NULL, *client = px_path_join(f->dir.root, "generated/client/index.js");
 
-	write_file(f->dir.root, "prisma/schema.prisma",
+	harness_write_file(f->dir.root, "prisma/schema.prisma",
 		   "generator client {\n  provider = \"prisma-client-js\"\n"
 		   "  output   = \"../generated/client\"\n}\n"
 		   "datasource db {\n  provider = \"postgresql\"\n  url      = env(\"DATABASE_URL\")\n}\n"
@@ -196,7 +183,7 @@ static void test_broken_schema_fails_generate(void **state)
 	char *cli = NULL, *client = px_path_join(f->dir.root, "generated/client/index.js");
 
 	copy_example(f, "prisma.config.ts");
-	write_file(f->dir.root, "prisma/schema.prisma",
+	harness_write_file(f->dir.root, "prisma/schema.prisma",
 		   "generator client {\n  provider = \"prisma-client-js\"\n"
 		   "  output   = \"../generated/client\"\n}\n"
 		   "datasource db {\n  provider = \"postgresql\"\n}\n"

@@ -51,18 +51,6 @@ static int teardown(void **state)
 	return left == 0 ? 0 : -1;
 }
 
-static void write_file(const struct t *t, const char *rel, const char *text)
-{
-	struct px_error err = PX_ERROR_INIT;
-	char *path = px_path_join(t->dir.root, rel), *dir = px_path_dirname(path);
-
-	if (px_path_mkdir_p(dir, 0755, &err) < 0 ||
-	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
-		fail_msg("write %s: %s", rel, px_error_msg(&err));
-	free(dir);
-	free(path);
-}
-
 static int prisync(struct t *t, const char *a, const char *b, const char *c)
 {
 	px_buf_reset(&t->out);
@@ -147,7 +135,7 @@ static bool db_answers_again(void *data)
 
 static void write_compose(const struct t *t)
 {
-	write_file(t, "compose.yaml",
+	harness_write_file(t->dir.root, "compose.yaml",
 		   "x-test: &test\n"
 		   "  prisync-test.run: ${PRISYNC_TEST_RUN:-none}\n"
 		   "services:\n"
@@ -189,15 +177,15 @@ static void test_status_in_sync_and_problems(void **state)
 	json_t *doc, *sch, *db, *pr;
 	json_int_t pid;
 
-	write_file(t, "prisma/schema.prisma", schema_v1);
+	harness_write_file(t->dir.root, "prisma/schema.prisma", schema_v1);
 	/* a client generated from it, as prisma-client-js lays it out */
-	write_file(t, "generated/client/index.js",
+	harness_write_file(t->dir.root, "generated/client/index.js",
 		   "const config = {\n  \"clientVersion\": \"6.19.3\",\n  \"inlineSchema\": "
 		   "\"generator client {\\n  provider = \\\"prisma-client-js\\\"\\n  output   = "
 		   "\\\"../generated/client\\\"\\n}\\ndatasource db {\\n  provider = "
 		   "\\\"postgresql\\\"\\n}\\nmodel A {\\n  id Int @id\\n}\\n\"\n};\n");
-	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
-	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
+	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
 		   "CREATE TABLE a (id int PRIMARY KEY);\n");
 	write_compose(t);
 	if (prisync(t, "up", "-d", "--wait") != 0)
@@ -234,7 +222,7 @@ static void test_status_in_sync_and_problems(void **state)
 	assert_null(strstr(px_buf_cstr(&t->out), ":pw@"));
 
 	/* a migration nobody applied: a problem, and the command */
-	write_file(t, "prisma/migrations/20250102000000_more/migration.sql",
+	harness_write_file(t->dir.root, "prisma/migrations/20250102000000_more/migration.sql",
 		   "CREATE TABLE b (id int);\n");
 	assert_int_equal(status_json(t, &doc), 1);
 	assert_false(json_is_true(json_object_get(doc, "inSync")));
@@ -283,7 +271,7 @@ static void test_status_in_sync_and_problems(void **state)
 	/* the schema moved on, the client did not (no supervisor to sync it) */
 	if (prisync(t, "start", "app", NULL) != 0)
 		fail_msg("start: %s", px_buf_cstr(&t->err));
-	write_file(t, "prisma/schema.prisma",
+	harness_write_file(t->dir.root, "prisma/schema.prisma",
 		   "generator client {\n  provider = \"prisma-client-js\"\n"
 		   "  output   = \"../generated/client\"\n}\n"
 		   "datasource db {\n  provider = \"postgresql\"\n}\n"
@@ -353,18 +341,18 @@ static void test_status_after_branch_switch(void **state)
 	struct t *t = *state;
 	json_t *doc, *sch, *pr, *move, *removed;
 
-	write_file(t, "prisma/schema.prisma",
+	harness_write_file(t->dir.root, "prisma/schema.prisma",
 		   "datasource db {\n  provider = \"postgresql\"\n}\nmodel A {\n  id Int @id\n}\n");
-	write_file(t, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
-	write_file(t, "prisma/migrations/20250101000000_init/migration.sql",
+	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
 		   "CREATE TABLE a (id int PRIMARY KEY);\n");
 	write_compose(t);
-	write_file(t, ".gitignore", ".prisync/\n");
+	harness_write_file(t->dir.root, ".gitignore", ".prisync/\n");
 	git(t, "init", "-q", "-b", "main", NULL);
 	git(t, "add", "-A", NULL);
 	git(t, "commit", "-qm", "init", NULL);
 	git(t, "checkout", "-qb", "feature", NULL);
-	write_file(t, "prisma/migrations/20250102000000_nick/migration.sql",
+	harness_write_file(t->dir.root, "prisma/migrations/20250102000000_nick/migration.sql",
 		   "ALTER TABLE a ADD COLUMN nick text;\n");
 	git(t, "add", "-A", NULL);
 	git(t, "commit", "-qm", "nick", NULL);
@@ -417,7 +405,7 @@ static void test_status_after_branch_switch(void **state)
 			       "20250102000000_nick"));
 
 	/* a migration made here and never committed */
-	write_file(t, "prisma/migrations/20250103000000_local/migration.sql", "SELECT 1;\n");
+	harness_write_file(t->dir.root, "prisma/migrations/20250103000000_local/migration.sql", "SELECT 1;\n");
 	assert_int_equal(status_json(t, &doc), 1);
 	sch = json_array_get(json_object_get(doc, "schemas"), 0);
 	assert_string_equal(str(json_object_get(sch, "git"), "migrations"), "untracked");

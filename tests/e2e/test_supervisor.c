@@ -125,18 +125,6 @@ static char *path_in(const struct t *t, const char *rel)
 	return px_path_join(t->dir.root, rel);
 }
 
-static void write_file(const struct t *t, const char *rel, const char *text)
-{
-	struct px_error err = PX_ERROR_INIT;
-	char *path = path_in(t, rel), *dir = px_path_dirname(path);
-
-	if (px_path_mkdir_p(dir, 0755, &err) < 0 ||
-	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
-		fail_msg("write %s: %s", rel, px_error_msg(&err));
-	free(dir);
-	free(path);
-}
-
 /* An in-place write (open, truncate, write, close): what most editors without safe-write
  * and every shell redirection do. */
 static void write_in_place(const struct t *t, const char *rel, const char *text)
@@ -214,8 +202,8 @@ static void write_project(const struct t *t, const char *schema, const char *ext
 		  "      restart: [app]\n",
 		  app_env != NULL ? app_env : "", extra_prisync != NULL ? extra_prisync : "",
 		  schema);
-	write_file(t, "compose.yaml", y);
-	write_file(t, "gen.sh", gen_sh);
+	harness_write_file(t->dir.root, "compose.yaml", y);
+	harness_write_file(t->dir.root, "gen.sh", gen_sh);
 	free(y);
 }
 
@@ -362,8 +350,8 @@ static void edit_in_place(struct t *t, const char *text)
 /* VS Code / JetBrains safe-write / atomic savers: a temporary, then rename over. */
 static void edit_rename(struct t *t, const char *text)
 {
-	write_file(t, "prisma/schema.prisma.tmp.123", text);
-	write_file(t, "prisma/schema.prisma___jb_tmp___", text);
+	harness_write_file(t->dir.root, "prisma/schema.prisma.tmp.123", text);
+	harness_write_file(t->dir.root, "prisma/schema.prisma___jb_tmp___", text);
 	{
 		char *a = path_in(t, "prisma/schema.prisma___jb_tmp___");
 		char *tmp = path_in(t, "prisma/schema.prisma.tmp.123");
@@ -385,8 +373,8 @@ static void edit_vim(struct t *t, const char *text)
 	char *probe = path_in(t, "prisma/4913"), *swp = path_in(t, "prisma/.schema.prisma.swp");
 	char *file = path_in(t, schema_file), *backup = path_in(t, "prisma/schema.prisma~");
 
-	write_file(t, "prisma/.schema.prisma.swp", "swap");
-	write_file(t, "prisma/4913", "");
+	harness_write_file(t->dir.root, "prisma/.schema.prisma.swp", "swap");
+	harness_write_file(t->dir.root, "prisma/4913", "");
 	unlink(probe);
 	if (rename(file, backup) < 0)
 		fail_msg("rename: %s", strerror(errno));
@@ -430,7 +418,7 @@ static void test_sync_once_per_save_style(void **state)
 	char *log, *pidfile;
 
 	write_project(t, schema_file, NULL, NULL);
-	write_file(t, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
 	up_detached(t);
 	/* up -d returned after the initial sync: generated once, the app runs it */
 	assert_int_equal(generates(t), 1);
@@ -564,10 +552,10 @@ static void test_burst_multifile_and_gitignore(void **state)
 	for (int i = 0; i < 200; i++) {
 		snprintf(rel, sizeof(rel), "prisma/schema/m%03d.prisma", i);
 		snprintf(text, sizeof(text), "model M%d { id Int @id }\n", i);
-		write_file(t, rel, text);
+		harness_write_file(t->dir.root, rel, text);
 	}
-	write_file(t, ".gitignore", "prisma/schema/scratch/\n");
-	write_file(t, "prisma/schema/scratch/old.prisma", "model Old { id Int @id }\n");
+	harness_write_file(t->dir.root, ".gitignore", "prisma/schema/scratch/\n");
+	harness_write_file(t->dir.root, "prisma/schema/scratch/old.prisma", "model Old { id Int @id }\n");
 	{
 		char *cmd = NULL;
 
@@ -606,7 +594,7 @@ static void test_burst_multifile_and_gitignore(void **state)
 
 	/* the ignored folder: edits there start nothing */
 	write_in_place(t, "prisma/schema/scratch/old.prisma", "model Old { id Int @id\n x Int }\n");
-	write_file(t, "prisma/schema/scratch/new.prisma", "model New { id Int @id }\n");
+	harness_write_file(t->dir.root, "prisma/schema/scratch/new.prisma", "model New { id Int @id }\n");
 	usleep(500 * 1000);
 	settle(t, g + 1);
 	assert_int_equal(generates(t), g + 1);
@@ -632,9 +620,9 @@ static void test_busy_followup_and_storm(void **state)
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 
 	write_project(t, schema_file, NULL, NULL);
-	write_file(t, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
 	up_then_watch(t, 1);
-	write_file(t, "slow", "1");
+	harness_write_file(t->dir.root, "slow", "1");
 	g = generates(t);
 	write_in_place(t, schema_file, "model A { id Int @id\n  one Int }\n");
 	if (!harness_poll(running_now, t, SYNC_TIMEOUT_MS))
@@ -655,7 +643,7 @@ static void test_busy_followup_and_storm(void **state)
 	}
 
 	/* the storm: random pauses around the debounce and the generate time */
-	write_file(t, "slow", "0.2");
+	harness_write_file(t->dir.root, "slow", "0.2");
 	print_message("storm seed %u\n", seed);
 	for (int round = 0; round < 3; round++) {
 		int edits = 5 + (int)(rand_r(&seed) % 20);
@@ -684,7 +672,7 @@ static void test_failing_generator(void **state)
 	char *log, *now;
 
 	write_project(t, schema_file, NULL, NULL);
-	write_file(t, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
 	up_detached(t);
 	g = generates(t);
 	a = starts(t, "app");
@@ -718,7 +706,7 @@ static void test_sync_generate_and_timeout(void **state)
 	char *pid_text;
 
 	write_project(t, schema_file, "  generate-timeout: 2s\n", NULL);
-	write_file(t, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
 	up_detached(t);
 	a = starts(t, "app");
 	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "sync",
@@ -743,7 +731,7 @@ static void test_sync_generate_and_timeout(void **state)
 	assert_non_null(strstr(px_buf_cstr(&t->err), "no schema named 'nosuch' — schemas: core"));
 
 	/* a hanging generator, through the supervisor: killed at the deadline */
-	write_file(t, "slow", "600");
+	harness_write_file(t->dir.root, "slow", "600");
 	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project, "sync",
 			     NULL);
 	assert_int_equal(rc, 1);
@@ -770,7 +758,7 @@ static void test_sync_generate_and_timeout(void **state)
 			     "--json", "core", NULL);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(px_buf_cstr(&t->out), "\"state\":\"succeeded\""));
-	write_file(t, "slow", "600");
+	harness_write_file(t->dir.root, "slow", "600");
 	rc = harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
 			     "generate", NULL);
 	assert_int_equal(rc, 1);
@@ -788,8 +776,8 @@ static void test_container_generator_timeout(void **state)
 	int rc, code;
 	char *out;
 
-	write_file(t, schema_file, "model A { id Int @id }\n");
-	write_file(t, "compose.yaml",
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, "compose.yaml",
 		   "services:\n"
 		   "  app:\n"
 		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
@@ -890,7 +878,7 @@ static void test_compose_edit_reloads(void **state)
 	char *log;
 
 	write_project(t, schema_file, NULL, NULL);
-	write_file(t, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
 	up_detached(t);
 	assert_false(app_has_env(t));
 	write_project(t, schema_file, NULL, "    environment: {RELOADED: \"yes\"}\n");
@@ -899,7 +887,7 @@ static void test_compose_edit_reloads(void **state)
 			  SYNC_TIMEOUT_MS))
 		fail_msg("not reloaded: %s", supervisor_log(t));
 	/* a broken edit keeps what runs and says what is wrong, naming the file */
-	write_file(t, "compose.yaml", "services: [\n");
+	harness_write_file(t->dir.root, "compose.yaml", "services: [\n");
 	if (!harness_poll(log_says,
 			  &(struct log_wait){t, "the supervisor keeps the configuration it had"},
 			  SYNC_TIMEOUT_MS))
@@ -973,7 +961,7 @@ static void test_foreground_up(void **state)
 	int g;
 
 	write_project(t, schema_file, NULL, NULL);
-	write_file(t, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
 	start_bg(t, "up");
 	if (!harness_poll(supervisor_up, t, SYNC_TIMEOUT_MS))
 		fail_msg("no supervisor: %s", read_text(t, "watch.log"));
@@ -1086,7 +1074,7 @@ static void test_develop_watch(void **state)
 	int web0;
 	char *none;
 
-	write_file(t, "compose.yaml",
+	harness_write_file(t->dir.root, "compose.yaml",
 		   "services:\n"
 		   "  web:\n"
 		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
@@ -1114,22 +1102,22 @@ static void test_develop_watch(void **state)
 		   "networks:\n"
 		   "  default:\n"
 		   "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n");
-	write_file(t, "src/keep.txt", "keep\n");
-	write_file(t, "conf/app.conf", "v=1\n");
-	write_file(t, "hooks/h1", "hook one\n");
-	write_file(t, "restart-me", "then\n");
-	write_file(t, "img/Dockerfile",
+	harness_write_file(t->dir.root, "src/keep.txt", "keep\n");
+	harness_write_file(t->dir.root, "conf/app.conf", "v=1\n");
+	harness_write_file(t->dir.root, "hooks/h1", "hook one\n");
+	harness_write_file(t->dir.root, "restart-me", "then\n");
+	harness_write_file(t->dir.root, "img/Dockerfile",
 		   "ARG BASE\n"
 		   "FROM ${BASE}\n"
 		   "COPY stamp /stamp\n"
 		   "CMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.1; done\"]\n");
-	write_file(t, "img/stamp", "one\n");
+	harness_write_file(t->dir.root, "img/stamp", "one\n");
 	up_detached(t);
 	web0 = starts(t, "web");
 
 	write_in_place(t, "src/a.txt", "alpha\n");
 	expect_web(t, "/srv/src/a.txt", "alpha\n");
-	write_file(t, "src/sub/b.txt", "beta\n");
+	harness_write_file(t->dir.root, "src/sub/b.txt", "beta\n");
 	expect_web(t, "/srv/src/sub/b.txt", "beta\n");
 	/* ignored by the rule: never copied */
 	write_in_place(t, "src/scratch.tmp", "nope\n");
@@ -1188,7 +1176,7 @@ static void copy_example(const struct t *t, const char *rel)
 	xasprintf(&src, "%s/examples/prisma-app/%s", harness_env("PRISYNC_SOURCE_DIR"), rel);
 	if (px_path_read_file(src, &data, &err) < 0)
 		fail_msg("%s", px_error_msg(&err));
-	write_file(t, rel, px_buf_cstr(&data));
+	harness_write_file(t->dir.root, rel, px_buf_cstr(&data));
 	px_buf_release(&data);
 	free(src);
 }
@@ -1306,7 +1294,7 @@ static void test_prisma_edit_reaches_app(void **state)
 		  "  db-data: {labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}}\n"
 		  "  node_modules: {labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}}\n",
 		  harness_env("PRISYNC_SOURCE_DIR"));
-	write_file(t, "compose.test.yaml", over);
+	harness_write_file(t->dir.root, "compose.test.yaml", over);
 	/* for every prisync run of the test, teardown's down too (which unsets it) */
 	xasprintf(&files, "%s/compose.yaml:%s/compose.offline.yaml:%s/compose.test.yaml",
 		  t->dir.root, t->dir.root, t->dir.root);
@@ -1502,26 +1490,26 @@ static void test_git_checkout_syncs_once(void **state)
 		  "      run-in: host\n"
 		  "      restart: []\n",
 		  schema_file);
-	write_file(t, "compose.yaml", y);
+	harness_write_file(t->dir.root, "compose.yaml", y);
 	free(y);
-	write_file(t, "gen.sh", gen_sh);
-	write_file(t, ".gitignore",
+	harness_write_file(t->dir.root, "gen.sh", gen_sh);
+	harness_write_file(t->dir.root, ".gitignore",
 		   "gen.count\ngen.pid\nrunning\ngenerated\ngenerated.tmp\nwatch.log\n.prisync/\n");
-	write_file(t, schema_file, main_schema);
-	write_file(t, "prisma/migrations/20240101_init/migration.sql", "CREATE TABLE a();\n");
-	write_file(t, "README", "main\n");
+	harness_write_file(t->dir.root, schema_file, main_schema);
+	harness_write_file(t->dir.root, "prisma/migrations/20240101_init/migration.sql", "CREATE TABLE a();\n");
+	harness_write_file(t->dir.root, "README", "main\n");
 	git(t, "init -q -b main");
 	git(t, "add -A");
 	git(t, "commit -q -m main");
 	/* feature: another schema and one more migration; docs: only the README differs */
 	git(t, "checkout -q -b feature");
-	write_file(t, schema_file, feature_schema);
-	write_file(t, "prisma/migrations/20240202_feature/migration.sql", "ALTER TABLE a;\n");
+	harness_write_file(t->dir.root, schema_file, feature_schema);
+	harness_write_file(t->dir.root, "prisma/migrations/20240202_feature/migration.sql", "ALTER TABLE a;\n");
 	git(t, "add -A");
 	git(t, "commit -q -m feature");
 	git(t, "checkout -q main");
 	git(t, "checkout -q -b docs");
-	write_file(t, "README", "docs\n");
+	harness_write_file(t->dir.root, "README", "docs\n");
 	git(t, "commit -q -am docs");
 	git(t, "checkout -q main");
 

@@ -92,7 +92,7 @@ static void write_file(const struct t *t, const char *rel, const char *text, siz
 
 static void write_text(const struct t *t, const char *rel, const char *text)
 {
-	write_file(t, rel, text, strlen(text), 0644);
+	harness_write_file(t->dir.root, rel, text);
 }
 
 static char *read_text(const struct t *t, const char *rel)

@@ -314,3 +314,15 @@ int harness_node(const char *dir, struct px_buf *out, struct px_buf *errout,
 	free(envp);
 	return code;
 }
+
+void harness_write_file(const char *dir, const char *rel, const char *text)
+{
+	struct px_error err = PX_ERROR_INIT;
+	char *path = px_path_join(dir, rel), *parent = px_path_dirname(path);
+
+	if (px_path_mkdir_p(parent, 0755, &err) < 0 ||
+	    px_path_write_file_atomic(path, text, strlen(text), 0644, &err) < 0)
+		fail_msg("write '%s': %s", path, px_error_msg(&err));
+	free(path);
+	free(parent);
+}

@@ -55,6 +55,10 @@ bool harness_poll(bool (*cond)(void *data), void *data, int timeout_ms);
 int harness_prisync(const struct harness_dir *dir, struct px_buf *out, struct px_buf *errout,
 		    int timeout_ms, ...) __attribute__((sentinel));
 
+/* Write text to dir/rel (parent folders made, replaced atomically, mode 0644); fails the
+ * test when it cannot. */
+void harness_write_file(const char *dir, const char *rel, const char *text);
+
 /* Link <dir>/node_modules to the harness's install of one Prisma major version
  * (install_var: "PRISYNC_TEST_PRISMA6" or "PRISYNC_TEST_PRISMA7"). */
 void harness_link_node_modules(const char *dir, const char *install_var);
