@@ -59,12 +59,7 @@ int stack_service_address(struct engine *e, const char *project, const char *ser
 		return -1;
 	json_array_foreach(list, i, c)
 	{
-		const json_t *labels = json_object_get(c, "Labels");
-		const char *svc = json_string_value(json_object_get(labels, STACK_LABEL_SERVICE));
-		const char *state = json_string_value(json_object_get(c, "State"));
-
-		if (svc == NULL || strcmp(svc, service) != 0 || state == NULL ||
-		    strcmp(state, "running") != 0)
+		if (!stack_serves(c, service))
 			continue;
 		rc = stack_container_address(c, port, host, out_port);
 		if (rc == 0)

@@ -158,17 +158,11 @@ static int running_container(struct engine *e, const char *project, const char *
 		return -1;
 	json_array_foreach(list, i, c)
 	{
-		const json_t *labels = json_object_get(c, "Labels");
-		const char *svc = json_string_value(json_object_get(labels, STACK_LABEL_SERVICE));
-		const char *oneoff = json_string_value(json_object_get(labels, STACK_LABEL_ONEOFF));
-		const char *state = json_string_value(json_object_get(c, "State"));
 		const char *cid = json_string_value(json_object_get(c, "Id"));
 		const char *cname =
 		    json_string_value(json_array_get(json_object_get(c, "Names"), 0));
 
-		if (svc == NULL || strcmp(svc, service) != 0 || state == NULL ||
-		    strcmp(state, "running") != 0 || cid == NULL ||
-		    (oneoff != NULL && strcmp(oneoff, "True") == 0))
+		if (!stack_serves(c, service) || cid == NULL)
 			continue;
 		*id = xstrdup(cid);
 		*name = xstrdup(cname == NULL ? cid : cname[0] == '/' ? cname + 1 : cname);

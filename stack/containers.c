@@ -110,3 +110,14 @@ void stack_error_add_logs(struct px_error *err, struct engine *e, const char *id
 	}
 	free(logs);
 }
+
+bool stack_serves(const json_t *c, const char *service)
+{
+	const json_t *labels = json_object_get(c, "Labels");
+	const char *svc = json_string_value(json_object_get(labels, STACK_LABEL_SERVICE));
+	const char *oneoff = json_string_value(json_object_get(labels, STACK_LABEL_ONEOFF));
+	const char *state = json_string_value(json_object_get(c, "State"));
+
+	return svc != NULL && strcmp(svc, service) == 0 && state != NULL &&
+	       strcmp(state, "running") == 0 && (oneoff == NULL || strcmp(oneoff, "True") != 0);
+}

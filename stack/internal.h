@@ -83,6 +83,9 @@ int stack_parse_int(const char *s, int fallback);
 /* The project's containers (all states), one-offs included: GET /containers/json. */
 int stack_list_containers(struct engine *e, const char *project, json_t **out,
 			  struct px_error *err);
+/* Whether c (an entry of stack_list_containers) is a running container of service, not a
+ * one-off (`run`) one: where a service's files and address are. */
+bool stack_serves(const json_t *c, const char *service);
 /* "Container <name>": the progress id compose uses. */
 char *stack_progress_id(const char *kind, const char *name);
 /* The last n log lines of a container, each indented, for error messages ("" when none
