@@ -154,7 +154,7 @@ struct cmd_db_live_conn {
 	char *schema;
 	char *url; /* the raw URL it was made for */
 	struct db_conn *c;
-	json_t *probe; /* what the probe said: reachable, serverVersion, connectMs, rttMs */
+	json_t *probe; /* what the probe said: reachable, serverVersion, connectMs, rttMs, via */
 };
 struct cmd_db_live {
 	struct cmd_db_ctx cx;

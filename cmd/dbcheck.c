@@ -177,10 +177,13 @@ static int check_schema(struct cmd_db_ctx *cx, const struct compose_prisync_sche
 		/* in order or not, the connection works: the next check reuses it */
 		keep->url = xstrdup(t.url);
 		keep->c = c;
+		/* what the next checks on it repeat: the probe's findings and the route */
 		keep->probe = json_pack("{s:b,s:O,s:O,s:O}", "reachable", 1, "serverVersion",
 					json_object_get(o, "serverVersion"), "connectMs",
 					json_object_get(o, "connectMs"), "rttMs",
 					json_object_get(o, "rttMs"));
+		if (json_object_get(o, "via") != NULL)
+			json_object_set(keep->probe, "via", json_object_get(o, "via"));
 		c = NULL;
 	}
 out:

@@ -215,8 +215,8 @@ out:
 
 /* ---- the schemas ----------------------------------------------------------------------- */
 
-/* The schema's last sync: the running supervisor's, else the one recorded on disk. */
-static json_t *last_sync(struct status *st, json_t *saved, const char *schema)
+/* The running supervisor's object of schema in its status answer (borrowed), or NULL. */
+static json_t *sup_schema(const struct status *st, const char *schema)
 {
 	json_t *s;
 	size_t i;
@@ -225,12 +225,26 @@ static json_t *last_sync(struct status *st, json_t *saved, const char *schema)
 	{
 		const char *name = json_string_value(json_object_get(s, "name"));
 
-		if (name != NULL && strcmp(name, schema) == 0 &&
-		    json_is_object(json_object_get(s, "last_job")))
-			return json_incref(json_object_get(s, "last_job"));
+		if (name != NULL && strcmp(name, schema) == 0)
+			return s;
 	}
-	s = json_object_get(saved, schema);
-	return json_is_object(s) ? json_incref(s) : NULL;
+	return NULL;
+}
+
+/* The database of the project's schema i as the running supervisor answered it, or NULL. */
+static json_t *sup_db(const struct status *st, size_t i)
+{
+	return json_object_get(sup_schema(st, st->p->prisync.schemas[i].name), "database");
+}
+
+/* The schema's last sync: the running supervisor's, else the one recorded on disk. */
+static json_t *last_sync(struct status *st, json_t *saved, const char *schema)
+{
+	json_t *job = json_object_get(sup_schema(st, schema), "last_job");
+
+	if (!json_is_object(job))
+		job = json_object_get(saved, schema);
+	return json_is_object(job) ? json_incref(job) : NULL;
 }
 
 static void sync_part(struct status *st, const struct compose_prisync_schema *sc, json_t *saved,
@@ -263,22 +277,6 @@ static char *command_in(const char *rec)
 	const char *a = strchr(rec, '`'), *b = a != NULL ? strchr(a + 1, '`') : NULL;
 
 	return b != NULL ? xstrndup(a + 1, (size_t)(b - a - 1)) : xstrdup(rec);
-}
-
-/* A schema's database as the running supervisor answered it (borrowed), or NULL. */
-static json_t *sup_database(const struct status *st, const char *schema)
-{
-	json_t *s;
-	size_t i;
-
-	json_array_foreach(json_object_get(st->sup, "schemas"), i, s)
-	{
-		const char *name = json_string_value(json_object_get(s, "name"));
-
-		if (name != NULL && strcmp(name, schema) == 0)
-			return json_object_get(s, "database");
-	}
-	return NULL;
 }
 
 /* One schema's database: its problem, if any, and its object appended to st->dbs. */
@@ -802,11 +800,10 @@ static int status_run(struct cmd_ctx *ctx, int argc, char **argv)
 		from_sup = st.sup != NULL;
 
 		for (size_t i = 0; i < p->prisync.nschemas && from_sup; i++)
-			from_sup = json_is_object(sup_database(&st, p->prisync.schemas[i].name));
+			from_sup = json_is_object(sup_db(&st, i));
 		if (from_sup) {
 			for (size_t i = 0; i < p->prisync.nschemas; i++)
-				db_result(&st, &p->prisync.schemas[i],
-					  sup_database(&st, p->prisync.schemas[i].name));
+				db_result(&st, &p->prisync.schemas[i], sup_db(&st, i));
 		} else {
 			db_started = pthread_create(&db, NULL, db_thread, &st) == 0;
 			if (!db_started)

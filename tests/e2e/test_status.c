@@ -226,6 +226,10 @@ static void test_status_in_sync_and_problems(void **state)
 		   "CREATE TABLE b (id int);\n");
 	assert_int_equal(status_json(t, &doc), 1);
 	assert_false(json_is_true(json_object_get(doc, "inSync")));
+	/* answered on the supervisor's kept connection: the same route as a fresh check */
+	db = json_object_get(json_array_get(json_object_get(doc, "schemas"), 0), "database");
+	assert_string_equal(str(json_object_get(db, "via"), "host"), "127.0.0.1");
+	assert_int_equal(json_array_size(json_object_get(db, "pendingMigrations")), 1);
 	pr = problem_of(doc, "core");
 	assert_non_null(pr);
 	assert_string_equal(str(pr, "run"), "prisync migrate");
