@@ -13,16 +13,10 @@ DB_TARGET=1.5
 DB_PRISMA_TARGET=0.05
 DB_PRISMA_RUNS=10
 
-# Peak RSS in MiB of one run of the command given (GNU time's %M, KiB), "?" without it.
-db_peak_mib()
+# KiB (cfg_rss) as MiB with one decimal; "n/a" stays.
+db_mib()
 {
-	local kib
-	[[ -x /usr/bin/time ]] || {
-		printf '?'
-		return 0
-	}
-	kib=$(/usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -n 1)
-	awk -v k="$kib" 'BEGIN { printf "%.1f", k / 1024 }'
+	[[ $1 =~ ^[0-9]+$ ]] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || printf 'n/a'
 }
 
 # db_row LABEL A B TARGET: one result row, "A B" as cfg_pair prints them.
@@ -133,8 +127,8 @@ EOF
 		read -r b
 	} < <(cfg_pair "$tmp/p" "$DB_PRISMA_RUNS" pa pp)
 	db_row "db-check vs prisma status" "$a" "$b" "$DB_PRISMA_TARGET"
-	ra=$(cd "$tmp/p" && db_peak_mib "${pa[@]}")
-	rb=$(cd "$tmp/p" && db_peak_mib "${pp[@]}")
+	ra=$(db_mib "$(cfg_rss "$tmp/p" "${pa[@]}")")
+	rb=$(db_mib "$(cfg_rss "$tmp/p" "${pp[@]}")")
 	printf '%-26s %10s %10s\n' "  peak RSS MiB" "$ra" "$rb"
 	db_result db-check-prisma "$a" "prisma migrate status" "$b" "$DB_PRISMA_TARGET" \
 		"prisync_rss_mib=$ra" "other_rss_mib=$rb"

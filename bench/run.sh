@@ -79,29 +79,20 @@ measure() {
 		printf "%.2f %.2f %.2f\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.1) + 1] / 1000, v[int(NR * 0.9)] / 1000 }'
 }
 
-# Peak resident set size of one run, in KiB (GNU time's %M).
-peak_rss() {
-	if [[ -x /usr/bin/time ]]; then
-		/usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1
-	else
-		echo "n/a"
-	fi
-}
-
 if cfg_want startup; then
 	printf '%-24s %10s %10s %10s %12s\n' scenario "median ms" "p10 ms" "p90 ms" "peak RSS KiB"
 	for scenario in "startup:$bin version --short" "help:$bin --help"; do
 		name=${scenario%%:*}
 		read -r -a cmd <<<"${scenario#*:}"
 		read -r med p10 p90 < <(measure "${cmd[@]}")
-		rss=$(peak_rss "${cmd[@]}")
+		rss=$(cfg_rss . "${cmd[@]}")
 		printf '%-24s %10s %10s %10s %12s\n' "$name" "$med" "$p10" "$p90" "$rss"
 		[[ $name == startup ]] && startup="$med $p10 $p90 $runs" startup_rss=$rss
 	done
 	# a baseline on the same machine, so the numbers above can be read: the cost of exec'ing
 	# a static binary that does nothing
 	read -r med p10 p90 < <(measure /bin/true)
-	printf '%-24s %10s %10s %10s %12s\n' "baseline:/bin/true" "$med" "$p10" "$p90" "$(peak_rss /bin/true)"
+	printf '%-24s %10s %10s %10s %12s\n' "baseline:/bin/true" "$med" "$p10" "$p90" "$(cfg_rss . /bin/true)"
 	cfg_result startup "$startup" "/bin/true" "$med $p10 $p90 $runs" "" "" "prisync_rss_kib=$startup_rss"
 fi
 
