@@ -152,7 +152,14 @@ static void write_compose(const struct t *t)
 		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
 		   "    labels: *test\n"
 		   "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 1; done\"]\n"
-		   "    depends_on: {db: {condition: service_healthy}}\n"
+		   "    depends_on:\n"
+		   "      db: {condition: service_healthy}\n"
+		   "      seed: {condition: service_completed_successfully}\n"
+		   /* a one-shot job: exited 0 is where it belongs, not a problem */
+		   "  seed:\n"
+		   "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+		   "    labels: *test\n"
+		   "    command: [\"true\"]\n"
 		   "networks:\n"
 		   "  default:\n"
 		   "    labels: *test\n"
@@ -203,6 +210,7 @@ static void test_status_in_sync_and_problems(void **state)
 	assert_true(pid > 1);
 	assert_string_equal(str(service(doc, "app"), "state"), "running");
 	assert_string_equal(str(service(doc, "db"), "state"), "running");
+	assert_string_equal(str(service(doc, "seed"), "state"), "exited");
 	assert_string_equal(str(service(doc, "db"), "health"), "healthy");
 	assert_non_null(strstr(str(service(doc, "db"), "ports"), "127.0.0.1:"));
 	assert_true(json_is_integer(json_object_get(service(doc, "app"), "uptimeS")));
