@@ -165,6 +165,19 @@ LAZY(lib_pq, PGresult *, PQexecParams,
       int resultFormat),
      (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
       resultFormat))
+LAZY(lib_pq, int, PQsetnonblocking, (PGconn * conn, int arg), (conn, arg))
+LAZY(lib_pq, int, PQsendQuery, (PGconn * conn, const char *query), (conn, query))
+LAZY(lib_pq, int, PQsendQueryParams,
+     (PGconn * conn, const char *command, int nParams, const Oid *paramTypes,
+      const char *const *paramValues, const int *paramLengths, const int *paramFormats,
+      int resultFormat),
+     (conn, command, nParams, paramTypes, paramValues, paramLengths, paramFormats,
+      resultFormat))
+LAZY(lib_pq, int, PQflush, (PGconn * conn), (conn))
+LAZY(lib_pq, int, PQisBusy, (PGconn * conn), (conn))
+LAZY(lib_pq, int, PQconsumeInput, (PGconn * conn), (conn))
+LAZY(lib_pq, PGresult *, PQgetResult, (PGconn * conn), (conn))
+LAZY(lib_pq, int, PQsocket, (const PGconn *conn), (conn))
 LAZY(lib_pq, ExecStatusType, PQresultStatus, (const PGresult *res), (res))
 LAZY(lib_pq, char *, PQresStatus, (ExecStatusType status), (status))
 LAZY(lib_pq, char *, PQresultErrorMessage, (const PGresult *res), (res))

@@ -254,7 +254,8 @@ out:
 int cmd_db_check_live(struct cmd_db_live *l, const struct compose_project *p,
 		      const struct compose_prisync_schema *sc, json_t *o)
 {
-	const struct check_opts co = {{1, 1}, true};
+	/* the supervisor's loop asks this: nothing may take long, a paused database included */
+	const struct check_opts co = {{1, 1, 2000}, true};
 	struct cmd_db_live_conn *lc = NULL;
 	int rc;
 
@@ -296,7 +297,7 @@ static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct check_opts co = {{3, 5}, false};
+	struct check_opts co = {{3, 5, 0}, false};
 	struct cmd_db_ctx cx = {0};
 	struct compose_project_ref ref = {0};
 	struct compose_project *p = NULL;
@@ -335,6 +336,9 @@ static int dbcheck_run(struct cmd_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cmd_usage_error(&cmd_db_check, "unexpected argument '%s'", argv[optind]);
+	/* a server that accepted the connection and then stopped answering (paused, hung)
+	 * gets no longer than one attempt would */
+	co.probe.query_timeout_ms = co.probe.timeout_s * 1000;
 	if (cmd_project_load(ctx, &ref, &p, false, &err) < 0) {
 		px_error_log("%s", px_error_msg(&err));
 		worst = CMD_FAILED;
@@ -396,8 +400,9 @@ const struct cmd cmd_db_check = {
 	     "\n"
 	     "For every schema's database (or NAME's): the URL it uses and where it came from\n"
 	     "(password masked), whether it answers (up to 1 + N attempts, 1 s, 2 s, 4 s apart,\n"
-	     "S seconds each; default 2 retries, 5 s), the server version and round trip, and\n"
-	     "the state of every migration against _prisma_migrations, with what to run next.\n"
+	     "S seconds each, and S for each query; default 2 retries, 5 s), the server version\n"
+	     "and round trip, and the state of every migration against _prisma_migrations,\n"
+	     "with what to run next.\n"
 	     "A URL whose host is a compose service is reached through its published port.\n"
 	     "\n"
 	     "Exit status: 0 in order, 1 something needs action, 2 a database cannot be reached.\n",

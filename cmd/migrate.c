@@ -450,7 +450,8 @@ static int migrate_run(struct cmd_ctx *ctx, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct migrate_opts mo = {{3, 5}, PRISMA_ADVISORY_LOCK_TIMEOUT_S, true};
+	/* no query bound: a migration takes the time it takes */
+	struct migrate_opts mo = {{3, 5, 0}, PRISMA_ADVISORY_LOCK_TIMEOUT_S, true};
 	struct compose_project_ref ref = {0};
 	struct compose_project *p = NULL;
 	struct px_error err = PX_ERROR_INIT;

@@ -309,7 +309,7 @@ static void *db_thread(void *arg)
 	struct status *st = arg;
 	struct cmd_db_ctx cx = {.p = st->p};
 	/* one attempt, no back-off: status answers now; db-check waits for a database */
-	const struct db_probe_opts probe = {1, 2};
+	const struct db_probe_opts probe = {1, 2, 2000};
 
 	for (size_t i = 0; i < st->p->prisync.nschemas; i++) {
 		const struct compose_prisync_schema *sc = &st->p->prisync.schemas[i];

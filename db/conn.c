@@ -2,6 +2,8 @@
 #include "db/db.h"
 #include "db/internal.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,11 +80,117 @@ int db_server_version(const struct db_conn *c)
 	return PQserverVersion(c->pg);
 }
 
+void db_set_timeout(struct db_conn *c, int timeout_ms)
+{
+	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 0;
+}
+
+/* Wait until c's socket is ready for events or the deadline passes: 1 ready, 0 timed out,
+ * -1 error (err set). */
+static int wait_socket(struct db_conn *c, short events, int64_t deadline_ns, struct px_error *err)
+{
+	struct pollfd pfd = {.fd = PQsocket(c->pg), .events = events};
+
+	for (;;) {
+		int64_t left = deadline_ns - px_mono_ns();
+		int n;
+
+		if (left <= 0)
+			return 0;
+		n = poll(&pfd, 1, (int)((left + 999999) / 1000000));
+		if (n > 0)
+			return 1;
+		if (n == 0)
+			continue; /* the deadline decides, not poll's rounding */
+		if (errno != EINTR)
+			return px_error_set(err, errno, "cannot wait for the database");
+	}
+}
+
+/* sql sent and its results read without blocking past c's bound; the result as PQexec /
+ * PQexecParams would return it (the first error, else the last result), or NULL with err
+ * set when there is none: timed out, or the connection failed. */
+static PGresult *run_bounded(struct db_conn *c, const char *sql, int nparams,
+			     const char *const *params, bool simple, struct px_error *err)
+{
+	int64_t deadline = px_mono_ns() + (int64_t)c->timeout_ms * 1000000;
+	PGresult *keep = NULL, *r;
+	int w = -1, f;
+
+	if (PQsetnonblocking(c->pg, 1) != 0 ||
+	    !(simple ? PQsendQuery(c->pg, sql)
+		     : PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)))
+		goto failed;
+	while ((f = PQflush(c->pg)) == 1) {
+		if ((w = wait_socket(c, POLLOUT, deadline, err)) <= 0)
+			goto stopped;
+	}
+	if (f < 0)
+		goto failed;
+	for (;;) {
+		while (PQisBusy(c->pg)) {
+			if ((w = wait_socket(c, POLLIN, deadline, err)) <= 0)
+				goto stopped;
+			if (!PQconsumeInput(c->pg))
+				goto failed;
+		}
+		r = PQgetResult(c->pg);
+		if (r == NULL)
+			break;
+		/* as PQexec: the first error stops the statements; else the last result */
+		if (keep == NULL || PQresultStatus(keep) != PGRES_FATAL_ERROR) {
+			PQclear(keep);
+			keep = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	PQsetnonblocking(c->pg, 0);
+	return keep;
+stopped:
+	if (w == 0) {
+		PQclear(keep);
+		c->dead = true;
+		px_error_set(err, ETIMEDOUT,
+			     "the database did not answer within %d.%d s (is it paused, or "
+			     "overloaded?)",
+			     c->timeout_ms / 1000, c->timeout_ms % 1000 / 100);
+		return NULL;
+	}
+	/* wait_socket set err */
+	PQclear(keep);
+	c->dead = true;
+	return NULL;
+failed:
+	PQclear(keep);
+	c->dead = true;
+	px_error_from_pq(err, c->pg, NULL, "statement failed");
+	return NULL;
+}
+
+/* sql on c: PQexec (simple: several statements allowed) or PQexecParams, bounded when
+ * db_set_timeout asked for it.  NULL with err set when no result came back. */
+static PGresult *run(struct db_conn *c, const char *sql, int nparams, const char *const *params,
+		     bool simple, struct px_error *err)
+{
+	if (c->dead) {
+		px_error_set(err, ETIMEDOUT,
+			     "the database stopped answering on this connection earlier");
+		return NULL;
+	}
+	if (c->timeout_ms > 0)
+		return run_bounded(c, sql, nparams, params, simple, err);
+	return simple ? PQexec(c->pg, sql)
+		      : PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
 int db_exec(struct db_conn *c, const char *sql, struct px_error *err)
 {
-	PGresult *res = PQexec(c->pg, sql);
+	PGresult *res = run(c, sql, 0, NULL, true, err);
 	int rc = 0;
 
+	if (res == NULL && c->timeout_ms > 0)
+		return -1;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = px_error_from_pq(err, c->pg, res, "statement failed");
 	PQclear(res);
@@ -92,10 +200,12 @@ int db_exec(struct db_conn *c, const char *sql, struct px_error *err)
 int db_query_value(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		   char **out, struct px_error *err)
 {
-	PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = run(c, sql, nparams, params, false, err);
 	int rc = 0;
 
 	*out = NULL;
+	if (res == NULL && c->timeout_ms > 0)
+		return -1;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = px_error_from_pq(err, c->pg, res, "query failed");
 	} else if (PQntuples(res) > 0 && PQnfields(res) > 0 && !PQgetisnull(res, 0, 0)) {
@@ -151,10 +261,12 @@ int db_database_drop(struct db_conn *c, const char *name, bool if_exists, struct
 int db_query_json(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		  json_t **rows, struct px_error *err)
 {
-	PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	PGresult *res = run(c, sql, nparams, params, false, err);
 	int rc = 0;
 
 	*rows = NULL;
+	if (res == NULL && c->timeout_ms > 0)
+		return -1;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = px_error_from_pq(err, c->pg, res, "query failed");
 	} else {

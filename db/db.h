@@ -24,6 +24,14 @@ int db_connect_params(struct db_conn **out, const char *const *keys, const char 
 /* The server version as libpq reports it (e.g. 150018 for 15.18), 0 when unknown. */
 int db_server_version(const struct db_conn *c);
 
+/* Bound every later statement of db_exec, db_query_value and db_query_json on c to
+ * timeout_ms (<= 0: no bound, the default).  A statement past it fails ("the database did
+ * not answer within ...": a paused or hung server, a partitioned network, where libpq
+ * alone would wait for TCP to give up, minutes later) and c is then useless: every later
+ * statement fails at once.  For the checks that must come back (db-check, status), never
+ * for migrations, which take the time they take. */
+void db_set_timeout(struct db_conn *c, int timeout_ms);
+
 /* Run one or more statements that return no rows. */
 int db_exec(struct db_conn *c, const char *sql, struct px_error *err);
 
@@ -221,8 +229,10 @@ char *db_failure_explain(enum db_failure f, char *const *keys, char *const *valu
 /* ---- Probe ------------------------------------------------------------------------------ */
 
 struct db_probe_opts {
-	int attempts;  /* <= 0: 3 */
-	int timeout_s; /* per attempt; <= 0: 5 */
+	int attempts;         /* <= 0: 3 */
+	int timeout_s;        /* per attempt; <= 0: 5 */
+	int query_timeout_ms; /* db_set_timeout on the connection, the probe's own round trip
+			       * included; <= 0: none */
 };
 
 struct db_probe {

@@ -5,8 +5,12 @@
 
 #include <libpq-fe.h>
 
+#include <stdbool.h>
+
 struct db_conn {
-	PGconn *pg; /* owned: PQfinish in db_close */
+	PGconn *pg;     /* owned: PQfinish in db_close */
+	int timeout_ms; /* db_set_timeout: the bound of each statement; 0 none */
+	bool dead;      /* a statement timed out: the protocol state is unknown, no more */
 };
 
 #endif

@@ -40,8 +40,11 @@ int db_probe(struct db_conn **out, const char *const *keys, const char *const *v
 
 			res->connect_ms = (double)(t1 - t0) / 1e6;
 			res->server_version = db_server_version(*out);
+			if (o != NULL)
+				db_set_timeout(*out, o->query_timeout_ms);
 			if (db_query_value(*out, "SELECT 1", 0, NULL, &one, &err) < 0) {
-				res->failure = DB_OTHER;
+				/* connected, then no answer: a paused or hung server */
+				res->failure = err.errnum == ETIMEDOUT ? DB_TIMEOUT : DB_OTHER;
 				free(res->error);
 				res->error = xstrdup(px_error_msg(&err));
 				px_error_clear(&err);

@@ -1,8 +1,8 @@
 /* test_db_check.c - `prisync db-check` against real PostgreSQL: each failure class produced
  * for real (refused, bad password, missing database) with its explanation, a password full
  * of special characters that never appears in any output, a compose service reached through
- * its published port, a Prisma-style URL; and every migration state, in two databases of
- * two schemas checked in one run. */
+ * its published port, a Prisma-style URL; every migration state, in two databases of two
+ * schemas checked in one run; and statements bounded in time (db_set_timeout). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,9 +440,66 @@ static void test_db_create_and_reset(void **state)
 	free(name);
 }
 
+/*
+ * Statements bound by db_set_timeout, on the harness server: a server that does not answer
+ * in time (pg_sleep here; a paused container in test_status) fails the statement with
+ * ETIMEDOUT at the bound instead of when TCP gives up; the connection is refused at once
+ * afterwards.  Within the bound nothing changes: several statements in one db_exec, the
+ * server's own errors, the connection usable after one.
+ */
+static void test_query_timeout(void **state)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct db_conn *c = NULL;
+	char *v = NULL;
+
+	(void)state;
+	if (db_connect(&c, harness_env("PRISYNC_TEST_PG_URL"), 5, &err) < 0)
+		fail_msg("connect: %s", px_error_msg(&err));
+	/* unbounded: the answer comes, however late */
+	assert_int_equal(db_query_value(c, "SELECT pg_sleep(0.3)::text || 'x'", 0, NULL, &v, &err),
+			 0);
+	assert_string_equal(v, "x");
+	free(v);
+
+	db_set_timeout(c, 5000);
+	assert_int_equal(db_exec(c, "CREATE TEMP TABLE t1 (a int); INSERT INTO t1 VALUES (7)", &err),
+			 0);
+	assert_int_equal(db_query_value(c, "SELECT a::text FROM t1", 0, NULL, &v, &err), 0);
+	assert_string_equal(v, "7");
+	free(v);
+	assert_int_equal(db_query_value(c, "SELECT no_such_column FROM t1", 0, NULL, &v, &err), -1);
+	assert_non_null(strstr(px_error_msg(&err), "no_such_column"));
+	assert_int_not_equal(err.errnum, ETIMEDOUT);
+	px_error_clear(&err);
+	/* the first failing statement of several is the answer, as PQexec gives it */
+	assert_int_equal(db_exec(c, "SELECT 1; SELECT no_such_thing; SELECT 2", &err), -1);
+	assert_non_null(strstr(px_error_msg(&err), "no_such_thing"));
+	px_error_clear(&err);
+	assert_int_equal(db_query_value(c, "SELECT count(*)::text FROM t1", 0, NULL, &v, &err), 0);
+	assert_string_equal(v, "1");
+	free(v);
+
+	db_set_timeout(c, 200);
+	v = NULL;
+	assert_int_equal(db_query_value(c, "SELECT pg_sleep(3)::text", 0, NULL, &v, &err), -1);
+	assert_null(v);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_non_null(strstr(px_error_msg(&err), "did not answer within 0.2 s"));
+	px_error_clear(&err);
+	/* given up: at once, whatever the bound now */
+	db_set_timeout(c, 5000);
+	assert_int_equal(db_exec(c, "SELECT 1", &err), -1);
+	assert_int_equal(err.errnum, ETIMEDOUT);
+	assert_non_null(strstr(px_error_msg(&err), "stopped answering"));
+	px_error_clear(&err);
+	db_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_query_timeout),
 	    cmocka_unit_test_setup_teardown(test_failure_classes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_states_two_databases, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_db_create_and_reset, setup, teardown),
