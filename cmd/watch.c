@@ -26,7 +26,9 @@ struct watching {
 
 /* The supervisor's status answer gets each schema's database as db-check sees it, on
  * connections kept open (an idle connection costs no wakeup), so `status` needs neither
- * libpq nor a connection set-up of its own. */
+ * libpq nor a connection set-up of its own.  The supervisor's status thread runs it, one
+ * answer at a time (w->db is only ever touched there); every statement is bounded (2 s),
+ * so a paused database delays the answer, never the syncs. */
 static void status_extra(void *data, const struct compose_project *p, json_t *answer)
 {
 	struct watching *w = data;

@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -109,9 +111,208 @@ json_t *sup_status_json(struct sup *s)
 	json_object_set_new(o, "schemas", schemas);
 	json_object_set_new(o, "jobs", jobs);
 	json_object_set_new(o, "git", sup_git_json(s));
-	if (s->status_extra != NULL)
-		s->status_extra(s->data, p, o);
 	return o;
+}
+
+/* ---- status answers completed off the loop ------------------------------------------ */
+
+/*
+ * status_extra checks each schema's database: a second on a database that does not
+ * answer, and before the queries were bounded a paused one held the loop -- no sync ran --
+ * until TCP gave up.  So an answer that needs it is completed by a worker thread, one at a
+ * time in the order asked, and handed back to the loop through an eventfd; the asking
+ * client's later requests wait for it, so its answers keep their order.  The thread is
+ * made at the first such status and then sleeps on a condition variable: no wakeup while
+ * nobody asks.
+ */
+struct status_req {
+	struct status_req *next;
+	unsigned client;
+	const struct compose_project *project; /* when asked; kept until sup_stop (old_projects) */
+	json_t *answer;
+};
+
+struct sup_status_worker {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct status_req *todo, **todo_tail; /* guarded by lock */
+	struct status_req *done, **done_tail; /* guarded by lock */
+	bool stop;                            /* guarded by lock */
+	int efd;                              /* written when done gets an answer */
+	void (*extra)(void *data, const struct compose_project *p, json_t *answer);
+	void *data;
+};
+
+static void *status_worker_main(void *arg)
+{
+	struct sup_status_worker *w = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct status_req *r;
+
+		while (w->todo == NULL && !w->stop)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->stop)
+			break;
+		r = w->todo;
+		w->todo = r->next;
+		if (w->todo == NULL)
+			w->todo_tail = &w->todo;
+		pthread_mutex_unlock(&w->lock);
+		w->extra(w->data, r->project, r->answer);
+		pthread_mutex_lock(&w->lock);
+		r->next = NULL;
+		*w->done_tail = r;
+		w->done_tail = &r->next;
+		if (write(w->efd, &one, sizeof(one)) < 0) {
+			/* the counter only saturates: the loop reads whatever is done */
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static void status_reqs_free(struct status_req *r)
+{
+	while (r != NULL) {
+		struct status_req *next = r->next;
+
+		json_decref(r->answer);
+		free(r);
+		r = next;
+	}
+}
+
+static struct sup_client *client_by_id(struct sup *s, unsigned id)
+{
+	struct sup_client *c = s->clients;
+
+	while (c != NULL && c->id != id)
+		c = c->next;
+	return c;
+}
+
+static int client_process(struct sup *s, struct sup_client *c);
+
+/* The worker's answers out to their clients (on the loop). */
+static void on_status_done(struct px_loop *loop, int fd, uint32_t events, void *data)
+{
+	struct sup *s = data;
+	struct sup_status_worker *w = s->status_worker;
+	struct status_req *list, *r;
+	uint64_t n;
+
+	(void)loop;
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0) {
+		/* EAGAIN: a wakeup for answers an earlier read already took */
+	}
+	pthread_mutex_lock(&w->lock);
+	list = w->done;
+	w->done = NULL;
+	w->done_tail = &w->done;
+	pthread_mutex_unlock(&w->lock);
+	for (r = list; r != NULL; r = r->next) {
+		struct sup_client *c = client_by_id(s, r->client);
+
+		if (c == NULL)
+			continue; /* it hung up meanwhile */
+		c->held = false;
+		if (client_send(s, c, r->answer) == 0)
+			client_process(s, c); /* what it asked meanwhile */
+	}
+	status_reqs_free(list);
+}
+
+static int status_worker_start(struct sup *s, struct px_error *err)
+{
+	struct sup_status_worker *w = xcalloc(1, sizeof(*w));
+	int rc;
+
+	w->todo_tail = &w->todo;
+	w->done_tail = &w->done;
+	w->extra = s->status_extra;
+	w->data = s->data;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0) {
+		px_error_set(err, errno, "cannot create an eventfd");
+		free(w);
+		return -1;
+	}
+	if (px_loop_add_fd(s->loop, w->efd, PX_LOOP_READ, on_status_done, s, err) < 0) {
+		close(w->efd);
+		free(w);
+		return -1;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	rc = pthread_create(&w->thread, NULL, status_worker_main, w);
+	if (rc != 0) {
+		px_loop_del_fd(s->loop, w->efd);
+		close(w->efd);
+		pthread_cond_destroy(&w->cond);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return px_error_set(err, rc, "cannot start the status thread");
+	}
+	s->status_worker = w;
+	return 0;
+}
+
+/* Stop the worker (after the status it is on, whose databases are bounded in time). */
+static void status_worker_stop(struct sup *s)
+{
+	struct sup_status_worker *w = s->status_worker;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	px_loop_del_fd(s->loop, w->efd);
+	close(w->efd);
+	status_reqs_free(w->todo);
+	status_reqs_free(w->done);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+	s->status_worker = NULL;
+}
+
+/* Answer a status request: at once without status_extra, else through the worker. */
+static int handle_status(struct sup *s, struct sup_client *c)
+{
+	struct px_error err = PX_ERROR_INIT;
+	json_t *a = sup_status_json(s);
+	struct status_req *r;
+	int rc;
+
+	if (s->status_extra != NULL && s->status_worker == NULL &&
+	    status_worker_start(s, &err) < 0) {
+		px_warn("status: %s; answered without the databases", px_error_msg(&err));
+		px_error_clear(&err);
+	}
+	if (s->status_worker == NULL) {
+		rc = client_send(s, c, a);
+		json_decref(a);
+		return rc;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->client = c->id;
+	r->project = s->project;
+	r->answer = a;
+	c->held = true;
+	pthread_mutex_lock(&s->status_worker->lock);
+	*s->status_worker->todo_tail = r;
+	s->status_worker->todo_tail = &r->next;
+	pthread_cond_signal(&s->status_worker->cond);
+	pthread_mutex_unlock(&s->status_worker->lock);
+	return 0;
 }
 
 static int handle_wait(struct sup *s, struct sup_client *c, const json_t *req)
@@ -170,9 +371,7 @@ static int handle_line(struct sup *s, struct sup_client *c, const char *line)
 	if (op == NULL)
 		rc = send_error(s, c, "not a request: a JSON object with \"op\" expected");
 	else if (strcmp(op, "status") == 0) {
-		a = sup_status_json(s);
-		rc = client_send(s, c, a);
-		json_decref(a);
+		rc = handle_status(s, c);
 	} else if (strcmp(op, "sync") == 0) {
 		rc = handle_sync(s, c, req);
 	} else if (strcmp(op, "wait") == 0) {
@@ -195,7 +394,6 @@ static void on_client(struct px_loop *loop, int fd, uint32_t events, void *data)
 	struct sup *s = c->sup;
 	char buf[4096];
 	ssize_t n;
-	char *nl;
 
 	(void)loop;
 	(void)events;
@@ -207,19 +405,31 @@ static void on_client(struct px_loop *loop, int fd, uint32_t events, void *data)
 		return;
 	}
 	px_buf_add(&c->in, buf, (size_t)n);
-	while ((nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
+	client_process(s, c);
+}
+
+/* The complete request lines c sent, until one must wait for its answer (held).  Returns
+ * -1 when c was dropped. */
+static int client_process(struct sup *s, struct sup_client *c)
+{
+	char *nl;
+
+	while (!c->held && (nl = memchr(c->in.data, '\n', c->in.len)) != NULL) {
 		size_t len = (size_t)(nl - c->in.data);
 		char *line = xstrndup(c->in.data, len);
 		int rc = handle_line(s, c, line);
 
 		free(line);
 		if (rc < 0)
-			return; /* c is gone */
+			return -1; /* c is gone */
 		memmove(c->in.data, nl + 1, c->in.len - len - 1);
 		px_buf_truncate(&c->in, c->in.len - len - 1);
 	}
-	if (c->in.len > MAX_LINE)
+	if (c->in.len > MAX_LINE) {
 		client_drop(s, c);
+		return -1;
+	}
+	return 0;
 }
 
 static void on_accept(struct px_loop *loop, int fd, uint32_t events, void *data)
@@ -235,6 +445,7 @@ static void on_accept(struct px_loop *loop, int fd, uint32_t events, void *data)
 		return;
 	c = xcalloc(1, sizeof(*c));
 	c->fd = cfd;
+	c->id = ++s->next_client_id;
 	c->sup = s;
 	px_buf_init(&c->in);
 	if (px_loop_add_fd(loop, cfd, PX_LOOP_READ, on_client, c, &err) < 0) {
@@ -291,6 +502,7 @@ out:
 
 void sup_control_close(struct sup *s)
 {
+	status_worker_stop(s);
 	while (s->clients != NULL)
 		client_drop(s, s->clients);
 	if (s->listen_fd >= 0) {

@@ -85,9 +85,11 @@ struct sup_spec;
 
 struct sup_client {
 	struct sup *sup;
+	unsigned id; /* never reused: a late status answer finds its client by it */
 	int fd;
 	struct px_buf in; /* bytes of a request line not yet complete */
 	bool events;      /* subscribed to the event stream */
+	bool held;        /* its status answer is being completed: its next requests wait */
 	unsigned *waits;  /* jobs it waits for (answered when each ends) */
 	size_t nwaits;
 	struct sup_client *next;
@@ -166,6 +168,8 @@ struct sup {
 	void (*on_initial)(void *data, bool ok);
 	void (*status_extra)(void *data, const struct compose_project *p, json_t *answer);
 	void *data;
+	struct sup_status_worker *status_worker; /* control.c: runs status_extra; NULL until asked */
+	unsigned next_client_id;
 
 	struct sup_git git;
 
@@ -183,7 +187,7 @@ void sup_control_broadcast(struct sup *s, json_t *event);
 void sup_control_job_done(struct sup *s, const struct sup_job *j);
 /* The job with that id: queued, running or in the history; NULL when unknown. */
 struct sup_job *sup_find_job(struct sup *s, unsigned id);
-/* The status answer (new reference). */
+/* The status answer without status_extra's part (new reference). */
 json_t *sup_status_json(struct sup *s);
 
 /* 0 when name is NULL or a schema of p, else -1 with "no schema named 'x' — schemas: ...". */

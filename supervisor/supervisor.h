@@ -94,8 +94,10 @@ struct sup_opts {
 	bool initial_sync;           /* queue a sync of every schema at once */
 	/* every job of the initial sync ended; ok when all succeeded (on the loop) */
 	void (*on_initial)(void *data, bool ok);
-	/* more of the status answer (NULL: none), on the loop thread, with the current model:
-	 * what the supervisor module does not know itself, e.g. each schema's database */
+	/* more of the status answer (NULL: none): what the supervisor module does not know
+	 * itself, e.g. each schema's database.  It runs on a thread of its own, one answer at
+	 * a time, with the model of when the status was asked (it may block: the loop goes
+	 * on serving syncs meanwhile); it must not touch the supervisor. */
 	void (*status_extra)(void *data, const struct compose_project *p, json_t *answer);
 	void *data;
 };

@@ -2,14 +2,21 @@
  * (its state, the services, the last sync, the database on the supervisor's connection);
  * a pending migration is a problem with the command that fixes it; without the supervisor
  * the same answers come from the last recorded sync and a connection of its own; a stopped
- * service is a problem too. */
+ * service is a problem too; a paused database holds up neither the status (bounded) nor,
+ * meanwhile, the supervisor's other work. */
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <linux/sockios.h>
+
+#include "engine/engine.h"
+#include "supervisor/supervisor.h"
 #include "tests/harness/harness.h"
 
 #define RUN_TIMEOUT_MS 120000
@@ -129,6 +136,22 @@ static bool db_answers_again(void *data)
 	ok = json_is_true(json_object_get(json_object_get(doc, "supervisor"), "running")) &&
 	     json_is_true(json_object_get(db, "reachable")) &&
 	     json_array_size(json_object_get(db, "pendingMigrations")) == 1;
+	json_decref(doc);
+	return ok;
+}
+
+/* The supervisor's answer has the database reachable and up to date. */
+static bool db_answers_none_pending(void *data)
+{
+	struct t *t = data;
+	json_t *doc, *db;
+	bool ok;
+
+	status_json(t, &doc);
+	db = json_object_get(json_array_get(json_object_get(doc, "schemas"), 0), "database");
+	ok = json_is_true(json_object_get(json_object_get(doc, "supervisor"), "running")) &&
+	     json_is_true(json_object_get(db, "reachable")) &&
+	     json_is_true(json_object_get(db, "upToDate"));
 	json_decref(doc);
 	return ok;
 }
@@ -429,9 +452,105 @@ static void test_status_after_branch_switch(void **state)
 	json_decref(doc);
 }
 
+/* The supervisor has read everything sent on fd (nothing left in the socket's queue). */
+static bool request_taken(void *data)
+{
+	int queued = -1;
+
+	return ioctl(*(int *)data, SIOCOUTQ, &queued) == 0 && queued == 0;
+}
+
+static void engine_post(const char *path)
+{
+	struct px_error err = PX_ERROR_INIT;
+
+	if (engine_request(harness_engine(), "POST", path, NULL, NULL, NULL, &err) < 0)
+		fail_msg("POST %s: %s", path, px_error_msg(&err));
+}
+
+/*
+ * The database paused under the supervisor's kept connection: the kept connection's
+ * statements time out (bounded: before, status never came back and the supervisor, stuck
+ * in libpq on its loop, synced nothing until the database woke up), and while the status
+ * waits for that, the supervisor goes on: a generate asked after the status was taken is
+ * answered before it.  Unpaused, the status finds the database again.
+ */
+static void test_status_paused_database(void **state)
+{
+	struct t *t = *state;
+	struct px_error err = PX_ERROR_INIT;
+	json_t *req, *answer = NULL, *db;
+	char *path = NULL, *saved;
+	int fd = -1, rc;
+	struct pollfd pfd;
+
+	harness_write_file(t->dir.root, "prisma/schema.prisma", schema_v1);
+	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml",
+			   "provider = \"postgresql\"\n");
+	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
+			   "CREATE TABLE a (id int PRIMARY KEY);\n");
+	write_compose(t);
+	if (prisync(t, "up", "-d", "--wait") != 0)
+		fail_msg("up: %s", px_buf_cstr(&t->err));
+	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
+		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+	/* the supervisor's connection to the database is made and kept */
+	assert_true(harness_poll(db_answers_none_pending, t, 60000));
+
+	xasprintf(&path, "/containers/%s-db-1/pause", t->project);
+	engine_post(path);
+	free(path);
+	/* the supervisor's runtime directory is under the test's own (harness_prisync) */
+	saved = getenv("XDG_RUNTIME_DIR") != NULL ? xstrdup(getenv("XDG_RUNTIME_DIR")) : NULL;
+	setenv("XDG_RUNTIME_DIR", t->dir.runtime, 1);
+	rc = sup_client_connect(t->project, &fd, &err);
+	if (saved != NULL)
+		setenv("XDG_RUNTIME_DIR", saved, 1);
+	else
+		unsetenv("XDG_RUNTIME_DIR");
+	free(saved);
+	if (rc != 0)
+		fail_msg("connect to the supervisor: %s", px_error_msg(&err));
+	req = json_pack("{s:s}", "op", "status");
+	{
+		char *line = json_dumps(req, JSON_COMPACT);
+
+		assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+		assert_int_equal(write(fd, "\n", 1), 1);
+		free(line);
+	}
+	json_decref(req);
+	assert_true(harness_poll(request_taken, &fd, 20000));
+	/* asked after the status was taken, answered while it waits on the database */
+	if (prisync(t, "generate", "--json", NULL) != 0)
+		fail_msg("generate during the status: %s%s", px_buf_cstr(&t->out),
+			 px_buf_cstr(&t->err));
+	pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+
+	/* the status comes back: the database does not answer */
+	pfd.revents = 0;
+	assert_int_equal(poll(&pfd, 1, 60000), 1);
+	if (sup_client_read(fd, &answer, &err) != 0)
+		fail_msg("status answer: %s", px_error_msg(&err));
+	db = json_object_get(json_array_get(json_object_get(answer, "schemas"), 0), "database");
+	assert_non_null(db);
+	assert_false(json_is_true(json_object_get(db, "ok")));
+	assert_false(json_is_true(json_object_get(db, "reachable")));
+	assert_non_null(json_object_get(db, "error"));
+	json_decref(answer);
+	close(fd);
+
+	xasprintf(&path, "/containers/%s-db-1/unpause", t->project);
+	engine_post(path);
+	free(path);
+	assert_true(harness_poll(db_answers_none_pending, t, 60000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_status_paused_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_in_sync_and_problems, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_status_after_branch_switch, setup, teardown),
 	};
