@@ -123,7 +123,8 @@ json_t *sup_status_json(struct sup *s)
  * time in the order asked, and handed back to the loop through an eventfd; the asking
  * client's later requests wait for it, so its answers keep their order.  The thread is
  * made at the first such status and then sleeps on a condition variable: no wakeup while
- * nobody asks.
+ * nobody asks.  (Not px_loop_post: answers still queued when the supervisor stops are freed
+ * with it here, where a post would run after it.)
  */
 struct status_req {
 	struct status_req *next;
@@ -221,8 +222,10 @@ static void on_status_done(struct px_loop *loop, int fd, uint32_t events, void *
 		if (c == NULL)
 			continue; /* it hung up meanwhile */
 		c->held = false;
-		if (client_send(s, c, r->answer) == 0)
-			client_process(s, c); /* what it asked meanwhile */
+		/* then what it asked meanwhile; a client that is done sending goes once answered */
+		if (client_send(s, c, r->answer) == 0 && client_process(s, c) == 0 && c->eof &&
+		    !c->held)
+			client_drop(s, c);
 	}
 	status_reqs_free(list);
 }
@@ -395,11 +398,16 @@ static void on_client(struct px_loop *loop, int fd, uint32_t events, void *data)
 	char buf[4096];
 	ssize_t n;
 
-	(void)loop;
 	(void)events;
 	n = read(fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
+	if (n == 0 && c->held) {
+		/* asked, then shut its side (echo ... | nc -U): the answer still goes out */
+		c->eof = true;
+		px_loop_del_fd(loop, fd);
+		return;
+	}
 	if (n <= 0) {
 		client_drop(s, c);
 		return;

@@ -90,6 +90,7 @@ struct sup_client {
 	struct px_buf in; /* bytes of a request line not yet complete */
 	bool events;      /* subscribed to the event stream */
 	bool held;        /* its status answer is being completed: its next requests wait */
+	bool eof;         /* it stopped sending while held: dropped once answered */
 	unsigned *waits;  /* jobs it waits for (answered when each ends) */
 	size_t nwaits;
 	struct sup_client *next;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <linux/sockios.h>
@@ -520,6 +521,8 @@ static void test_status_paused_database(void **state)
 		free(line);
 	}
 	json_decref(req);
+	/* done sending (as `echo ... | nc -U` is): the answer comes all the same */
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
 	assert_true(harness_poll(request_taken, &fd, 20000));
 	/* asked after the status was taken, answered while it waits on the database */
 	if (prisync(t, "generate", "--json", NULL) != 0)
@@ -539,6 +542,11 @@ static void test_status_paused_database(void **state)
 	assert_false(json_is_true(json_object_get(db, "reachable")));
 	assert_non_null(json_object_get(db, "error"));
 	json_decref(answer);
+	/* and then the supervisor hangs up */
+	answer = NULL;
+	pfd.revents = 0;
+	assert_int_equal(poll(&pfd, 1, 30000), 1);
+	assert_int_equal(sup_client_read(fd, &answer, &err), 1);
 	close(fd);
 
 	xasprintf(&path, "/containers/%s-db-1/unpause", t->project);
