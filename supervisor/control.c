@@ -95,8 +95,11 @@ json_t *sup_status_json(struct sup *s)
 						sc->schema, "run_in", sc->run_in, "restart", restart,
 						"last_job", last));
 	}
-	if (s->running != NULL)
+	if (s->running != NULL) {
 		json_array_append_new(jobs, sup_job_json(s->running));
+		for (size_t i = 0; i < s->running->ngroup; i++)
+			json_array_append_new(jobs, sup_job_json(s->running->group[i]));
+	}
 	for (size_t i = 0; i < s->nqueue; i++)
 		json_array_append_new(jobs, sup_job_json(s->queue[i]));
 	json_object_set_new(o, "ok", json_true());

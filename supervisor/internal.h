@@ -45,6 +45,11 @@ struct sup_job {
 	int cancel_fd;        /* eventfd the host generator's wait also polls */
 	pthread_mutex_t lock; /* guards stack, for sup_job_cancel from the loop */
 	struct stack *stack;  /* the executor's, while it restarts and waits */
+	struct engine *engine; /* a group step's own handle while it runs (guarded by lock) */
+	/* sync jobs run as one (sup.c kick): the first holds the others, in queue order (the
+	 * array owned, the jobs not); they generate in turn, then their services restart once */
+	struct sup_job **group;
+	size_t ngroup;
 };
 
 struct sup_job *sup_job_new(unsigned id, const char *schema, bool generate_only);
@@ -68,6 +73,17 @@ json_t *sup_job_json(const struct sup_job *j);
  */
 int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_project *p,
 		    const struct compose_prisync_schema *sc);
+/*
+ * Run sync jobs jobs[0..n) of schemas scs[0..n) as one on the calling thread: each one's
+ * generator in turn, then one restart of the union of the restart services of those whose
+ * generator succeeded (by the first of them), and the wait -- a service that loads two
+ * clients restarts once, not once per schema.  A failed generator leaves its job failed and
+ * adds nothing to the restart.  before(data, j) comes first at each step, with the job it
+ * runs as (the supervisor times and cancels that one).  Sets every job's state.
+ */
+void sup_job_execute_group(struct sup_job **jobs, const struct compose_prisync_schema **scs,
+			   size_t n, struct engine *e, const struct compose_project *p,
+			   void (*before)(void *data, struct sup_job *j), void *data);
 /* Run develop.watch job j (j->action) on the calling thread; as sup_job_execute. */
 int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct compose_project *p);
 /* Run reload job j: converge the stack to j->reload, as `up -d`. */
@@ -157,6 +173,7 @@ struct sup {
 	struct sup_job **queue; /* waiting, in order */
 	size_t nqueue;
 	struct sup_job *running;
+	struct sup_job *step; /* of a group: the member it runs as now (timeouts cancel it) */
 	pthread_t thread;
 	struct engine *job_engine;
 	struct px_timer *timeout;

@@ -49,6 +49,7 @@ void sup_job_free(struct sup_job *j)
 	compose_strv_release(&j->triggers);
 	px_buf_release(&j->output);
 	free(j->error);
+	free(j->group);
 	if (j->cancel_fd >= 0)
 		close(j->cancel_fd);
 	pthread_mutex_destroy(&j->lock);
@@ -436,11 +437,12 @@ static int restart_and_wait(struct sup_job *j, struct engine *e, struct stack *s
 	return stack_up(st, &up, err);
 }
 
-int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_project *p,
-		    const struct compose_prisync_schema *sc)
+/* The generator of sync job j: 0, or -1 with j failed (the containers untouched). */
+static int job_generate(struct sup_job *j, struct engine *e, const struct compose_project *p,
+			const struct compose_prisync_schema *sc)
 {
 	struct px_error err = PX_ERROR_INIT;
-	int64_t t0 = px_mono_ns(), t1;
+	int64_t t0 = px_mono_ns();
 	int code = -1, rc;
 
 	j->phase = "generate";
@@ -448,8 +450,7 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 		rc = generate_host(j, p, sc, &code, &err);
 	else
 		rc = generate_in(j, e, p, sc, &code, &err);
-	t1 = px_mono_ns();
-	j->generate_ns = t1 - t0;
+	j->generate_ns = px_mono_ns() - t0;
 	if (rc < 0) {
 		if (atomic_load(&j->cancel) != 0)
 			cancelled(j, p, "the generator");
@@ -462,10 +463,106 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 		return fail(j, "the generator failed (exit code %d); the running containers were "
 			       "left as they were",
 			    code);
+	return 0;
+}
+
+int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_project *p,
+		    const struct compose_prisync_schema *sc)
+{
+	if (job_generate(j, e, p, sc) < 0)
+		return -1;
 	if (j->generate_only || sc->restart.n == 0)
 		return 0;
 	j->phase = "restart";
 	return on_stack(j, e, p, sc, restart_and_wait);
+}
+
+/* An engine handle of its own for step job j of a group, published for sup_job_cancel
+ * (whose interrupt is for good: the next steps need theirs); NULL with j failed when there
+ * is none.  step_done() takes it back. */
+static struct engine *step_engine(struct sup_job *j, struct engine *e)
+{
+	struct px_error err = PX_ERROR_INIT;
+	struct engine *se = NULL;
+
+	if (engine_dup(e, &se, &err) < 0) {
+		fail(j, "cannot start the job: %s", px_error_msg(&err));
+		px_error_clear(&err);
+		return NULL;
+	}
+	pthread_mutex_lock(&j->lock);
+	j->engine = se;
+	pthread_mutex_unlock(&j->lock);
+	return se;
+}
+
+static void step_done(struct sup_job *j, struct engine *se)
+{
+	pthread_mutex_lock(&j->lock);
+	j->engine = NULL;
+	pthread_mutex_unlock(&j->lock);
+	engine_free(se);
+}
+
+void sup_job_execute_group(struct sup_job **jobs, const struct compose_prisync_schema **scs,
+			   size_t n, struct engine *e, const struct compose_project *p,
+			   void (*before)(void *data, struct sup_job *j), void *data)
+{
+	struct compose_prisync_schema all;
+	struct compose_strv services = {0};
+	struct sup_job *runner = NULL;
+	struct engine *se;
+	bool *ok = xcalloc(n, sizeof(*ok));
+	size_t first = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (atomic_load(&jobs[i]->cancel) != 0) {
+			cancelled(jobs[i], p, "the generator");
+			continue;
+		}
+		before(data, jobs[i]);
+		if ((se = step_engine(jobs[i], e)) == NULL)
+			continue;
+		ok[i] = job_generate(jobs[i], se, p, scs[i]) == 0;
+		step_done(jobs[i], se);
+		for (size_t k = 0; ok[i] && k < scs[i]->restart.n; k++) {
+			bool seen = false;
+
+			for (size_t m = 0; m < services.n && !seen; m++)
+				seen = strcmp(services.v[m], scs[i]->restart.v[k]) == 0;
+			if (!seen)
+				compose_strv_push(&services, scs[i]->restart.v[k]);
+		}
+		if (ok[i] && runner == NULL) {
+			runner = jobs[i];
+			first = i;
+		}
+	}
+	if (runner != NULL && services.n > 0) {
+		/* one restart for all: the first that generated runs it, as its own would */
+		all = *scs[first];
+		all.restart = services;
+		runner->phase = "restart";
+		before(data, runner);
+		rc = -1;
+		if ((se = step_engine(runner, e)) != NULL) {
+			rc = on_stack(runner, se, p, &all, restart_and_wait);
+			step_done(runner, se);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sup_job *j = jobs[i];
+
+		if (ok[i] && runner != NULL && j != runner) {
+			j->restart_ns = runner->restart_ns;
+			if (rc < 0)
+				fail(j, "%s (restarted with #%u)", runner->error, runner->id);
+		}
+		j->state = ok[i] && rc == 0 ? SUP_JOB_SUCCEEDED : SUP_JOB_FAILED;
+	}
+	compose_strv_release(&services);
+	free(ok);
 }
 
 void sup_job_cancel(struct sup_job *j, struct engine *e, int why)
@@ -476,9 +573,12 @@ void sup_job_cancel(struct sup_job *j, struct engine *e, int why)
 	if (write(j->cancel_fd, &one, sizeof(one)) < 0) {
 		/* the counter only saturates; the flag above is what counts */
 	}
-	if (e != NULL)
-		engine_interrupt(e);
 	pthread_mutex_lock(&j->lock);
+	/* a step of a group runs on a handle of its own: the others' go on */
+	if (j->engine != NULL)
+		engine_interrupt(j->engine);
+	else if (e != NULL)
+		engine_interrupt(e);
 	if (j->stack != NULL)
 		stack_interrupt(j->stack);
 	pthread_mutex_unlock(&j->lock);

@@ -195,6 +195,10 @@ struct sup_job *sup_find_job(struct sup *s, unsigned id)
 {
 	if (s->running != NULL && s->running->id == id)
 		return s->running;
+	for (size_t i = 0; s->running != NULL && i < s->running->ngroup; i++) {
+		if (s->running->group[i]->id == id)
+			return s->running->group[i];
+	}
 	for (size_t i = 0; i < s->nqueue; i++) {
 		if (s->queue[i]->id == id)
 			return s->queue[i];
@@ -319,7 +323,13 @@ static void job_finished(void *data)
 	s->job_engine = NULL;
 	px_loop_timer_disarm(s->timeout);
 	s->running = NULL;
+	s->step = NULL;
 	job_end(s, j);
+	for (size_t i = 0; i < j->ngroup; i++)
+		job_end(s, j->group[i]);
+	free(j->group);
+	j->group = NULL;
+	j->ngroup = 0;
 	/* the job's thread freed what it used, but glibc keeps those pages (its arena and
 	 * the main heap's top): an idle supervisor hands them back */
 	malloc_trim(0);
@@ -335,23 +345,77 @@ struct job_run {
 	struct sup_job *j;
 	const struct compose_project *p; /* no reload swaps it while a job runs */
 	const struct compose_prisync_schema *sc;
+	/* a group (j->ngroup > 0): j and its members, and their schemas */
+	struct sup_job **jobs;
+	const struct compose_prisync_schema **scs;
 };
+
+struct group_step {
+	struct sup *s;
+	struct sup_job *j;
+};
+
+/* On the loop: a group moved on to j's generator (or its restart): the timeout starts
+ * again, for j, as for a job of its own. */
+static void group_stepped(void *data)
+{
+	struct group_step *g = data;
+	struct sup *s = g->s;
+
+	if (s->running != NULL) {
+		s->step = g->j;
+		px_loop_timer_rearm(
+		    s->timeout, (uint64_t)(s->project->prisync.generate_timeout_ns / 1000000), 0);
+	}
+	free(g);
+}
+
+static void group_step(void *data, struct sup_job *j)
+{
+	struct group_step *g = xmalloc(sizeof(*g));
+
+	g->s = data;
+	g->j = j;
+	px_loop_post(g->s->loop, group_stepped, g);
+}
 
 static void *job_main(void *arg)
 {
 	struct job_run *r = arg;
 	struct sup *s = r->s;
 
-	int rc = r->j->reload != NULL   ? sup_job_execute_reload(r->j, s->job_engine)
-		 : r->j->action != NULL ? sup_job_execute_watch(r->j, s->job_engine, r->p)
-					: sup_job_execute(r->j, s->job_engine, r->p, r->sc);
+	if (r->j->ngroup > 0) {
+		sup_job_execute_group(r->jobs, r->scs, r->j->ngroup + 1, s->job_engine, r->p,
+				      group_step, s);
+	} else {
+		int rc = r->j->reload != NULL   ? sup_job_execute_reload(r->j, s->job_engine)
+			 : r->j->action != NULL ? sup_job_execute_watch(r->j, s->job_engine, r->p)
+						: sup_job_execute(r->j, s->job_engine, r->p, r->sc);
 
-	r->j->state = rc == 0
-			  ? SUP_JOB_SUCCEEDED
-			  : SUP_JOB_FAILED;
+		r->j->state = rc == 0 ? SUP_JOB_SUCCEEDED : SUP_JOB_FAILED;
+	}
+	free(r->jobs);
+	free(r->scs);
 	free(r);
 	px_loop_post(s->loop, job_finished, s);
 	return NULL;
+}
+
+/* Cancel what runs: the running job and, for a group, every member (why 2: all of them
+ * stop; why 1, a timeout: the member the group runs as now). */
+static void cancel_running(struct sup *s, int why)
+{
+	struct sup_job *j = s->running;
+
+	if (j == NULL)
+		return;
+	if (why == 1 && s->step != NULL) {
+		sup_job_cancel(s->step, s->job_engine, why);
+		return;
+	}
+	sup_job_cancel(j, s->job_engine, why);
+	for (size_t i = 0; i < j->ngroup; i++)
+		sup_job_cancel(j->group[i], s->job_engine, why);
 }
 
 static void on_timeout(struct px_loop *loop, struct px_timer *timer, void *data)
@@ -360,8 +424,7 @@ static void on_timeout(struct px_loop *loop, struct px_timer *timer, void *data)
 
 	(void)loop;
 	(void)timer;
-	if (s->running != NULL)
-		sup_job_cancel(s->running, s->job_engine, 1);
+	cancel_running(s, 1);
 }
 
 static bool start_job(struct sup *s, struct sup_job *j)
@@ -376,6 +439,17 @@ static bool start_job(struct sup *s, struct sup_job *j)
 	if (r->sc == NULL && j->action == NULL && j->reload == NULL) {
 		xasprintf(&j->error, "schema '%s' is no longer configured", j->schema);
 		goto fail;
+	}
+	if (j->ngroup > 0) {
+		/* kick grouped jobs of configured schemas only */
+		r->jobs = xcalloc(j->ngroup + 1, sizeof(struct sup_job *));
+		r->scs = xcalloc(j->ngroup + 1, sizeof(const struct compose_prisync_schema *));
+		r->jobs[0] = j;
+		r->scs[0] = r->sc;
+		for (size_t i = 0; i < j->ngroup; i++) {
+			r->jobs[i + 1] = j->group[i];
+			r->scs[i + 1] = sup_schema_find(s->project, j->group[i]->schema);
+		}
 	}
 	if (engine_dup(s->engine, &s->job_engine, &err) < 0) {
 		xasprintf(&j->error, "cannot start the job: %s", px_error_msg(&err));
@@ -392,8 +466,93 @@ fail:
 	engine_free(s->job_engine);
 	s->job_engine = NULL;
 	px_error_clear(&err);
+	free(r->jobs);
+	free(r->scs);
 	free(r);
 	return false;
+}
+
+/* The schema of sync job j when it generates and restarts something (not a develop.watch,
+ * reload or generate-only job), else NULL. */
+static const struct compose_prisync_schema *restarting_sync(const struct sup *s,
+							    const struct sup_job *j)
+{
+	const struct compose_prisync_schema *sc;
+
+	if (j->action != NULL || j->reload != NULL || j->generate_only)
+		return NULL;
+	sc = sup_schema_find(s->project, j->schema);
+	return sc != NULL && sc->restart.n > 0 ? sc : NULL;
+}
+
+/* Add sc's restart services to set; true when one of them was in it already. */
+static bool restart_union(struct compose_strv *set, const struct compose_prisync_schema *sc)
+{
+	bool shared = false;
+
+	for (size_t k = 0; k < sc->restart.n; k++) {
+		bool seen = false;
+
+		for (size_t m = 0; m < set->n && !seen; m++)
+			seen = strcmp(set->v[m], sc->restart.v[k]) == 0;
+		if (seen)
+			shared = true;
+		else
+			compose_strv_push(set, sc->restart.v[k]);
+	}
+	return shared;
+}
+
+/*
+ * The queued syncs that restart a service j restarts too join j (j->group): their
+ * generators run in turn, then the services restart once -- a branch switch that changes
+ * two schemas the app loads restarts the app once.  Gathered up to a reload (what follows
+ * one runs on the new model); the jobs left keep their order.
+ */
+static void gather_group(struct sup *s, struct sup_job *j)
+{
+	const struct compose_prisync_schema *sc = restarting_sync(s, j);
+	struct compose_strv set = {0};
+	size_t keep = 0, i;
+
+	if (sc == NULL)
+		return;
+	restart_union(&set, sc);
+	for (i = 0; i < s->nqueue && s->queue[i]->reload == NULL; i++) {
+		struct sup_job *q = s->queue[i];
+		const struct compose_prisync_schema *qs = restarting_sync(s, q);
+		bool shares = false;
+
+		for (size_t k = 0; qs != NULL && k < qs->restart.n && !shares; k++) {
+			for (size_t m = 0; m < set.n && !shares; m++)
+				shares = strcmp(set.v[m], qs->restart.v[k]) == 0;
+		}
+		if (!shares) {
+			s->queue[keep++] = q;
+			continue;
+		}
+		restart_union(&set, qs);
+		j->group = xreallocarray(j->group, j->ngroup + 1, sizeof(struct sup_job *));
+		j->group[j->ngroup++] = q;
+	}
+	for (; i < s->nqueue; i++)
+		s->queue[keep++] = s->queue[i];
+	s->nqueue = keep;
+	compose_strv_release(&set);
+}
+
+static void job_started(struct sup *s, struct sup_job *j)
+{
+	j->started_ns = px_real_ns();
+	j->state = SUP_JOB_RUNNING;
+	px_log_emit(PX_LOG_INFO, j->schema, "%s #%u started (%s%s)",
+		    j->reload != NULL   ? "reload"
+		    : j->action != NULL ? "watch"
+		    : j->generate_only  ? "generate"
+					: "sync",
+		    j->id, j->triggers.n > 0 ? j->triggers.v[0] : "requested",
+		    j->triggers.n > 1 ? ", ..." : "");
+	job_event(s, j);
 }
 
 /* Start the next queued job when none runs (and no watcher restart is pending). */
@@ -403,20 +562,21 @@ static void kick(struct sup *s)
 		struct sup_job *j = s->queue[0];
 
 		memmove(s->queue, s->queue + 1, --s->nqueue * sizeof(struct sup_job *));
-		j->started_ns = px_real_ns();
-		j->state = SUP_JOB_RUNNING;
-		px_log_emit(PX_LOG_INFO, j->schema, "%s #%u started (%s%s)",
-			    j->reload != NULL   ? "reload"
-			    : j->action != NULL ? "watch"
-			    : j->generate_only  ? "generate"
-						: "sync",
-			    j->id,
-			    j->triggers.n > 0 ? j->triggers.v[0] : "requested",
-			    j->triggers.n > 1 ? ", ..." : "");
-		job_event(s, j);
+		gather_group(s, j);
+		job_started(s, j);
+		for (size_t i = 0; i < j->ngroup; i++)
+			job_started(s, j->group[i]);
 		if (!start_job(s, j)) {
 			j->state = SUP_JOB_FAILED;
 			job_end(s, j);
+			for (size_t i = 0; i < j->ngroup; i++) {
+				j->group[i]->state = SUP_JOB_FAILED;
+				j->group[i]->error = xstrdup(j->error != NULL ? j->error : "?");
+				job_end(s, j->group[i]);
+			}
+			free(j->group);
+			j->group = NULL;
+			j->ngroup = 0;
 			continue;
 		}
 		px_loop_timer_rearm(
@@ -810,7 +970,7 @@ void sup_stop(struct sup *s)
 	if (s->running != NULL) {
 		px_info("waiting for %s #%u to stop", s->running->generate_only ? "generate" : "sync",
 			s->running->id);
-		sup_job_cancel(s->running, s->job_engine, 2);
+		cancel_running(s, 2);
 		/* job_finished (posted by the job's thread) clears running */
 		while (s->running != NULL)
 			px_loop_run_once(s->loop, -1);

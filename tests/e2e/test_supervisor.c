@@ -4,7 +4,8 @@
  * saves; a .gitignored file never syncs; an edit during a generate queues exactly one
  * follow-up and the app ends up with the last schema; a failing generator leaves the app
  * alone; a hanging one is killed at the deadline; sync/generate through the socket and
- * without a supervisor; up -d detaches it and down stops it; a compose edit reloads. */
+ * without a supervisor; up -d detaches it and down stops it; a compose edit reloads; two
+ * schemas changed together restart the app once. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1551,6 +1552,162 @@ static void test_git_checkout_syncs_once(void **state)
 	free(now);
 }
 
+/* Runs of the second schema's generator (it appends "run" to gen2.count). */
+static int generates2(const struct t *t)
+{
+	char *s = read_text(t, "gen2.count");
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, "run")) != NULL; p += 3)
+		n++;
+	free(s);
+	return n;
+}
+
+static bool gen2_reached(void *data)
+{
+	const struct want_gen *w = data;
+
+	return generates2(w->t) >= w->n;
+}
+
+/* The state of the last job of schema name in the supervisor's status. */
+static char *last_state(const struct t *t, const char *name)
+{
+	json_t *st = status(t), *sch;
+	char *out = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "schemas"), i, sch)
+	{
+		if (strcmp(json_string_value(json_object_get(sch, "name")) ?: "", name) == 0)
+			out = xstrdup(json_string_value(json_object_get(
+					  json_object_get(sch, "last_job"), "state")) ?: "none");
+	}
+	json_decref(st);
+	return out != NULL ? out : xstrdup("no such schema");
+}
+
+/* The last jobs of core and extra ended in these states. */
+static void expect_states(const struct t *t, const char *core, const char *extra)
+{
+	char *c = last_state(t, "core"), *e = last_state(t, "extra");
+
+	if (strcmp(c, core) != 0 || strcmp(e, extra) != 0)
+		fail_msg("last jobs: core %s, extra %s; expected %s, %s", c, e, core, extra);
+	free(c);
+	free(e);
+}
+
+/* Both files written, then: each generator once more, the app restarted `restarts` times. */
+static void edit_both(struct t *t, const char *core, const char *extra, int restarts)
+{
+	int g = generates(t), g2 = generates2(t), a = starts(t, "app");
+	struct want_gen w2 = {t, g2 + 1};
+
+	write_in_place(t, schema_file, core);
+	write_in_place(t, "extra/schema.prisma", extra);
+	if (!harness_poll(gen2_reached, &w2, SYNC_TIMEOUT_MS))
+		fail_msg("the second generator did not run");
+	settle(t, g + 1);
+	assert_int_equal(generates(t), g + 1);
+	assert_int_equal(generates2(t), g2 + 1);
+	if (starts(t, "app") != a + restarts)
+		fail_msg("app started %d times, expected %d", starts(t, "app") - a, restarts);
+}
+
+/* The app loads the clients of two schemas (two databases in one monorepo). */
+static const char two_schemas_compose[] =
+    "x-prisync:\n"
+    /* both files of an edit land in one batch even on a slow machine */
+    "  debounce: 300ms\n"
+    "  generate-timeout: 2s\n"
+    "  schemas:\n"
+    "    - {name: core, schema: prisma/schema.prisma, run-in: host, restart: [app],\n"
+    "       generate: [sh, ./gen.sh]}\n"
+    "    - name: extra\n"
+    "      schema: extra/schema.prisma\n"
+    "      generate: [\"sh\", \"-c\", \"echo run >> gen2.count; "
+    "! grep -q SYNTAX_ERROR extra/schema.prisma || "
+    "{ echo 'error: extra has a SYNTAX_ERROR' >&2; exit 1; }\"]\n"
+    "      run-in: host\n"
+    "      restart: [app]\n"
+    "services:\n"
+    "  app:\n"
+    "    image: ${PRISYNC_TEST_IMAGE_BUSYBOX}\n"
+    "    labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}\n"
+    "    volumes: [\".:/app\"]\n"
+    "    command: [\"sh\", \"-c\", \"cat /app/generated > /tmp/loaded 2>/dev/null; "
+    "trap 'exit 0' TERM; while :; do sleep 0.1; done\"]\n"
+    "networks:\n"
+    "  default: {labels: {prisync-test.run: \"${PRISYNC_TEST_RUN:-none}\"}}\n";
+
+/*
+ * Two schemas the app loads both (two databases in one monorepo): a change to both in one
+ * burst (a branch switch) runs both generators and restarts the app once, not once per
+ * schema -- the initial sync too; when one generator fails, or hangs and is killed at its
+ * own deadline, the other's change still reaches the app, with one restart, and the
+ * failed one says why.
+ */
+static void test_two_schemas_one_restart(void **state)
+{
+	struct t *t = *state;
+	int a;
+	char *now;
+
+	harness_write_file(t->dir.root, "compose.yaml", two_schemas_compose);
+	harness_write_file(t->dir.root, "gen.sh", gen_sh);
+	harness_write_file(t->dir.root, schema_file, "model A { id Int @id }\n");
+	harness_write_file(t->dir.root, "extra/schema.prisma", "model B { id Int @id }\n");
+	up_detached(t);
+	settle(t, 1);
+	/* created and started by up, then one restart for both initial syncs */
+	assert_int_equal(generates2(t), 1);
+	assert_int_equal(starts(t, "app"), 2);
+
+	edit_both(t, "model A { id Int @id\n  a Int }\n", "model B { id Int @id\n  b Int }\n", 1);
+	now = loaded(t);
+	assert_string_equal(now, "model A { id Int @id\n  a Int }\n");
+	free(now);
+	expect_states(t, "succeeded", "succeeded");
+
+	/* one generator fails: the other's change still reaches the app, once */
+	edit_both(t, "model A { id Int @id\n  a2 Int }\n", "model B { SYNTAX_ERROR }\n", 1);
+	now = loaded(t);
+	assert_string_equal(now, "model A { id Int @id\n  a2 Int }\n");
+	free(now);
+	expect_states(t, "succeeded", "failed");
+	now = supervisor_log(t);
+	assert_non_null(strstr(now, "extra    | error: extra has a SYNTAX_ERROR"));
+	free(now);
+
+	/* the failing one alone, fixed: its own sync, one restart */
+	a = starts(t, "app");
+	{
+		struct want_gen w2 = {t, generates2(t) + 1};
+
+		write_in_place(t, "extra/schema.prisma", "model B { id Int @id }\n");
+		if (!harness_poll(gen2_reached, &w2, SYNC_TIMEOUT_MS))
+			fail_msg("the second generator did not run");
+	}
+	if (!harness_poll(idle, (void *)t, SYNC_TIMEOUT_MS))
+		fail_msg("the supervisor is still busy");
+	assert_int_equal(starts(t, "app"), a + 1);
+	expect_states(t, "succeeded", "succeeded");
+
+	/* one generator hangs past generate-timeout: killed, its job failed, the time counted
+	 * for it alone; the other's change still restarts the app, once */
+	harness_write_file(t->dir.root, "slow", "30");
+	edit_both(t, "model A { id Int @id\n  a3 Int }\n", "model B { id Int @id\n  b3 Int }\n", 1);
+	expect_states(t, "failed", "succeeded");
+	now = supervisor_log(t);
+	assert_non_null(strstr(now, "timed out after 2 s"));
+	free(now);
+	now = loaded(t);
+	assert_string_equal(now, "model A { id Int @id\n  a2 Int }\n");
+	free(now);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1565,6 +1722,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_foreground_up, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prisma_edit_reaches_app, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_git_checkout_syncs_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_schemas_one_restart, setup, teardown),
 	};
 
 	/* PRISYNC_TEST_FILTER=test_develop_watch runs one test (while working on it) */
