@@ -44,13 +44,7 @@ int cmd_sync_via(int fd, const char *schema, bool generate_only, bool json,
 			json_decref(done);
 			goto out;
 		}
-		if (json) {
-			json_dumpf(job, stdout, JSON_COMPACT);
-			fputc('\n', stdout);
-			fflush(stdout);
-		} else {
-			sup_log_job(job);
-		}
+		sup_print_job(job, json);
 		failed |= strcmp(json_string_value(json_object_get(job, "state")) ?: "",
 				 "succeeded") != 0;
 		json_decref(done);

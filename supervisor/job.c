@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,17 @@ void sup_log_job(const json_t *job)
 		px_log_emit(PX_LOG_INFO, schema, "%s", output);
 	px_log_emit(PX_LOG_ERROR, schema, "%s #%lld failed: %s", kind, (long long)id,
 		    error != NULL ? error : "?");
+}
+
+void sup_print_job(const json_t *job, bool json)
+{
+	if (!json) {
+		sup_log_job(job);
+		return;
+	}
+	json_dumpf(job, stdout, JSON_COMPACT);
+	fputc('\n', stdout);
+	fflush(stdout);
 }
 
 void sup_job_log_result(const struct sup_job *j)

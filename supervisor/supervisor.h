@@ -122,10 +122,12 @@ bool sup_busy(const struct sup *s);
 void sup_stop(struct sup *s);
 
 /*
- * Running a job without a supervisor (`prisync sync` when none runs): the same job, on
- * the calling thread.  Output and the result are printed as the supervisor prints them;
- * with json, a job object per line on stdout instead.  Returns 0 when every job
- * succeeded, 1 when one failed, -1 on an error (unknown schema, no schema at all).
+ * Running jobs without a supervisor (`prisync sync` when none runs): the same jobs, the
+ * call returning when they are done -- several schemas' syncs as one group (each generator,
+ * then one restart of all their services), generates one after the other.  Output and
+ * results are printed as the supervisor prints them; with json, a job object per line on
+ * stdout instead.  Returns 0 when every job succeeded, 1 when one failed, -1 on an error
+ * (unknown schema, no schema at all).
  */
 int sup_run_direct(struct engine *e, const struct compose_project *p, const char *schema,
 		   bool generate_only, bool json, struct px_error *err);
@@ -133,6 +135,9 @@ int sup_run_direct(struct engine *e, const struct compose_project *p, const char
 /* Print a job object (as sup_job_json / the control socket give it) the way the
  * supervisor reports an ended job: a summary, or the generator's output and the error. */
 void sup_log_job(const json_t *job);
+/* With json, the job object as one compact line on stdout (what `sync --json` prints),
+ * else sup_log_job(). */
+void sup_print_job(const json_t *job, bool json);
 
 /* ---- Clients of the control socket (JSON lines) -------------------------------------- */
 

@@ -1647,7 +1647,7 @@ static const char two_schemas_compose[] =
  * burst (a branch switch) runs both generators and restarts the app once, not once per
  * schema -- the initial sync too; when one generator fails, or hangs and is killed at its
  * own deadline, the other's change still reaches the app, with one restart, and the
- * failed one says why.
+ * failed one says why; `prisync sync` with no supervisor restarts once too.
  */
 static void test_two_schemas_one_restart(void **state)
 {
@@ -1705,6 +1705,39 @@ static void test_two_schemas_one_restart(void **state)
 	free(now);
 	now = loaded(t);
 	assert_string_equal(now, "model A { id Int @id\n  a2 Int }\n");
+	free(now);
+
+	/* with no supervisor, `prisync sync` does the same: both generators, one restart (the
+	 * killed generator left its ./running behind) */
+	for (int k = 0; k < 2; k++) {
+		now = path_in(t, k == 0 ? "slow" : "running");
+		unlink(now);
+		free(now);
+	}
+	assert_int_equal(harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p",
+					 t->project, "down", "-t", "1", NULL),
+			 0);
+	assert_int_equal(harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p",
+					 t->project, "up", "-d", "--no-supervisor", NULL),
+			 0);
+	{
+		int g = generates(t), g2 = generates2(t);
+		const char *out;
+
+		a = starts(t, "app");
+		if (harness_prisync(&t->dir, &t->out, &t->err, RUN_TIMEOUT_MS, "-p", t->project,
+				    "sync", "--json", NULL) != 0)
+			fail_msg("sync: %s%s", px_buf_cstr(&t->out), px_buf_cstr(&t->err));
+		assert_int_equal(generates(t), g + 1);
+		assert_int_equal(generates2(t), g2 + 1);
+		assert_int_equal(starts(t, "app"), a + 1);
+		out = px_buf_cstr(&t->out);
+		assert_non_null(strstr(out, "\"schema\":\"core\""));
+		assert_non_null(strstr(out, "\"schema\":\"extra\""));
+		assert_null(strstr(out, "\"state\":\"failed\""));
+	}
+	now = loaded(t);
+	assert_string_equal(now, "model A { id Int @id\n  a3 Int }\n");
 	free(now);
 }
 
