@@ -169,10 +169,13 @@ failed:
 }
 
 /* sql on c: PQexec (simple: several statements allowed) or PQexecParams, bounded when
- * db_set_timeout asked for it.  NULL with err set when no result came back. */
+ * db_set_timeout asked for it.  NULL with err set when no result came back (a result may
+ * still be an error: PQresultStatus tells). */
 static PGresult *run(struct db_conn *c, const char *sql, int nparams, const char *const *params,
 		     bool simple, struct px_error *err)
 {
+	PGresult *res;
+
 	if (c->dead) {
 		px_error_set(err, ETIMEDOUT,
 			     "the database stopped answering on this connection earlier");
@@ -180,8 +183,11 @@ static PGresult *run(struct db_conn *c, const char *sql, int nparams, const char
 	}
 	if (c->timeout_ms > 0)
 		return run_bounded(c, sql, nparams, params, simple, err);
-	return simple ? PQexec(c->pg, sql)
-		      : PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	res = simple ? PQexec(c->pg, sql)
+		     : PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (res == NULL) /* out of memory, or no connection */
+		px_error_from_pq(err, c->pg, NULL, "statement failed");
+	return res;
 }
 
 int db_exec(struct db_conn *c, const char *sql, struct px_error *err)
@@ -189,7 +195,7 @@ int db_exec(struct db_conn *c, const char *sql, struct px_error *err)
 	PGresult *res = run(c, sql, 0, NULL, true, err);
 	int rc = 0;
 
-	if (res == NULL && c->timeout_ms > 0)
+	if (res == NULL)
 		return -1;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = px_error_from_pq(err, c->pg, res, "statement failed");
@@ -204,7 +210,7 @@ int db_query_value(struct db_conn *c, const char *sql, int nparams, const char *
 	int rc = 0;
 
 	*out = NULL;
-	if (res == NULL && c->timeout_ms > 0)
+	if (res == NULL)
 		return -1;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = px_error_from_pq(err, c->pg, res, "query failed");
@@ -265,7 +271,7 @@ int db_query_json(struct db_conn *c, const char *sql, int nparams, const char *c
 	int rc = 0;
 
 	*rows = NULL;
-	if (res == NULL && c->timeout_ms > 0)
+	if (res == NULL)
 		return -1;
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		rc = px_error_from_pq(err, c->pg, res, "query failed");

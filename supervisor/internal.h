@@ -84,6 +84,9 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 void sup_job_execute_group(struct sup_job **jobs, const struct compose_prisync_schema **scs,
 			   size_t n, struct engine *e, const struct compose_project *p,
 			   void (*before)(void *data, struct sup_job *j), void *data);
+/* Add sc's restart services to set (each once); does set hold one of them already? */
+void sup_restart_union(struct compose_strv *set, const struct compose_prisync_schema *sc);
+bool sup_restart_shares(const struct compose_strv *set, const struct compose_prisync_schema *sc);
 /* Run develop.watch job j (j->action) on the calling thread; as sup_job_execute. */
 int sup_job_execute_watch(struct sup_job *j, struct engine *e, const struct compose_project *p);
 /* Run reload job j: converge the stack to j->reload, as `up -d`. */

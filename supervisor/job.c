@@ -489,6 +489,29 @@ int sup_job_execute(struct sup_job *j, struct engine *e, const struct compose_pr
 	return on_stack(j, e, p, sc, restart_and_wait);
 }
 
+static bool strv_has(const struct compose_strv *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+void sup_restart_union(struct compose_strv *set, const struct compose_prisync_schema *sc)
+{
+	for (size_t k = 0; k < sc->restart.n; k++)
+		if (!strv_has(set, sc->restart.v[k]))
+			compose_strv_push(set, sc->restart.v[k]);
+}
+
+bool sup_restart_shares(const struct compose_strv *set, const struct compose_prisync_schema *sc)
+{
+	for (size_t k = 0; k < sc->restart.n; k++)
+		if (strv_has(set, sc->restart.v[k]))
+			return true;
+	return false;
+}
+
 /* An engine handle of its own for step job j of a group, published for sup_job_cancel
  * (whose interrupt is for good: the next steps need theirs); NULL with j failed when there
  * is none.  step_done() takes it back. */
@@ -538,14 +561,8 @@ void sup_job_execute_group(struct sup_job **jobs, const struct compose_prisync_s
 			continue;
 		ok[i] = job_generate(jobs[i], se, p, scs[i]) == 0;
 		step_done(jobs[i], se);
-		for (size_t k = 0; ok[i] && k < scs[i]->restart.n; k++) {
-			bool seen = false;
-
-			for (size_t m = 0; m < services.n && !seen; m++)
-				seen = strcmp(services.v[m], scs[i]->restart.v[k]) == 0;
-			if (!seen)
-				compose_strv_push(&services, scs[i]->restart.v[k]);
-		}
+		if (ok[i])
+			sup_restart_union(&services, scs[i]);
 		if (ok[i] && runner == NULL) {
 			runner = jobs[i];
 			first = i;

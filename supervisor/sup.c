@@ -485,24 +485,6 @@ static const struct compose_prisync_schema *restarting_sync(const struct sup *s,
 	return sc != NULL && sc->restart.n > 0 ? sc : NULL;
 }
 
-/* Add sc's restart services to set; true when one of them was in it already. */
-static bool restart_union(struct compose_strv *set, const struct compose_prisync_schema *sc)
-{
-	bool shared = false;
-
-	for (size_t k = 0; k < sc->restart.n; k++) {
-		bool seen = false;
-
-		for (size_t m = 0; m < set->n && !seen; m++)
-			seen = strcmp(set->v[m], sc->restart.v[k]) == 0;
-		if (seen)
-			shared = true;
-		else
-			compose_strv_push(set, sc->restart.v[k]);
-	}
-	return shared;
-}
-
 /*
  * The queued syncs that restart a service j restarts too join j (j->group): their
  * generators run in turn, then the services restart once -- a branch switch that changes
@@ -517,21 +499,16 @@ static void gather_group(struct sup *s, struct sup_job *j)
 
 	if (sc == NULL)
 		return;
-	restart_union(&set, sc);
+	sup_restart_union(&set, sc);
 	for (i = 0; i < s->nqueue && s->queue[i]->reload == NULL; i++) {
 		struct sup_job *q = s->queue[i];
 		const struct compose_prisync_schema *qs = restarting_sync(s, q);
-		bool shares = false;
 
-		for (size_t k = 0; qs != NULL && k < qs->restart.n && !shares; k++) {
-			for (size_t m = 0; m < set.n && !shares; m++)
-				shares = strcmp(set.v[m], qs->restart.v[k]) == 0;
-		}
-		if (!shares) {
+		if (qs == NULL || !sup_restart_shares(&set, qs)) {
 			s->queue[keep++] = q;
 			continue;
 		}
-		restart_union(&set, qs);
+		sup_restart_union(&set, qs);
 		j->group = xreallocarray(j->group, j->ngroup + 1, sizeof(struct sup_job *));
 		j->group[j->ngroup++] = q;
 	}
