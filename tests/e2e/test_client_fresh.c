@@ -131,19 +131,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct t *t = *state;
-	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
-	int left;
+	int left = t->up ? harness_project_down(&t->dir, t->project) : harness_cleanup();
 
-	if (t->up) {
-		harness_track_project(t->project);
-		harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v",
-				"-t", "1", NULL);
-	}
-	left = harness_cleanup();
 	harness_dir_remove(&t->dir);
 	harness_dir_remove(&t->gen);
-	px_buf_release(&out);
-	px_buf_release(&err);
 	px_buf_release(&t->out);
 	px_buf_release(&t->err);
 	free(t);

@@ -41,15 +41,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct t *t = *state;
-	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
 	struct px_error perr = PX_ERROR_INIT;
 	struct db_conn *c = NULL;
-	int left;
+	int left = harness_project_down(&t->dir, t->project);
 
-	harness_track_project(t->project);
-	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
-			"1", NULL);
-	left = harness_cleanup();
 	if (t->ndatabases > 0 && db_connect(&c, harness_env("PRISYNC_TEST_PG_URL"), 5, &perr) == 0) {
 		for (size_t i = 0; i < t->ndatabases; i++)
 			db_database_drop(c, t->databases[i], true, &perr);
@@ -58,8 +53,6 @@ static int teardown(void **state)
 	for (size_t i = 0; i < t->ndatabases; i++)
 		free(t->databases[i]);
 	px_error_clear(&perr);
-	px_buf_release(&out);
-	px_buf_release(&err);
 	px_buf_release(&t->out);
 	px_buf_release(&t->err);
 	harness_dir_remove(&t->dir);

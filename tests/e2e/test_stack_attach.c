@@ -40,16 +40,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct t *t = *state;
-	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
 	int left;
 
 	px_proc_free(t->proc); /* kills and reaps it if a test failed half-way */
-	harness_track_project(t->project);
-	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
-			"1", NULL);
-	left = harness_cleanup();
-	px_buf_release(&out);
-	px_buf_release(&err);
+	left = harness_project_down(&t->dir, t->project);
 	px_buf_release(&t->log);
 	harness_dir_remove(&t->dir);
 	free(t);

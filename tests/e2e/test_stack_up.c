@@ -38,14 +38,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct t *t = *state;
-	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
-	int left;
+	int left = harness_project_down(&t->dir, t->project);
 
-	harness_track_project(t->project);
-	if (access(t->dir.root, F_OK) == 0)
-		harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v",
-				"-t", "1", NULL);
-	left = harness_cleanup();
 	/* an image a build test left behind (nothing else tags <project>-*) */
 	{
 		struct px_error ierr = PX_ERROR_INIT;
@@ -55,8 +49,6 @@ static int teardown(void **state)
 		engine_image_remove(harness_engine(), image, true, &ierr);
 		px_error_clear(&ierr);
 	}
-	px_buf_release(&out);
-	px_buf_release(&err);
 	px_buf_release(&t->out);
 	px_buf_release(&t->err);
 	harness_dir_remove(&t->dir);

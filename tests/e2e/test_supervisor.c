@@ -75,24 +75,10 @@ static void stop_watch(struct t *t)
 static int teardown(void **state)
 {
 	struct t *t = *state;
-	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
 	int left;
 
 	stop_watch(t);
-	harness_track_project(t->project);
-	harness_prisync(&t->dir, &out, &err, RUN_TIMEOUT_MS, "-p", t->project, "down", "-v", "-t",
-			"1", NULL);
-	/* a test that failed with a broken compose file leaves down unable to load it: the
-	 * detached supervisor must not outlive the test all the same */
-	{
-		struct px_error perr = PX_ERROR_INIT;
-		pid_t pid;
-
-		if (sup_runtime_read_pid(t->project, &pid, &perr) == 0)
-			kill(pid, SIGKILL);
-		px_error_clear(&perr);
-	}
-	left = harness_cleanup();
+	left = harness_project_down(&t->dir, t->project);
 	{
 		struct px_error ierr = PX_ERROR_INIT;
 		char image[96];
@@ -101,18 +87,9 @@ static int teardown(void **state)
 		engine_image_remove(harness_engine(), image, true, &ierr);
 		px_error_clear(&ierr);
 	}
-	/* the supervisors ran under the sanitizers too: their reports land in their logs */
-	for (int i = 0; i < 2; i++) {
-		char *log = read_text(t, i == 0 ? ".prisync/supervisor.log" : "watch.log");
-
-		if (strstr(log, "Sanitizer") != NULL || strstr(log, "runtime error") != NULL) {
-			print_error("a supervisor reported:\n%s\n", log);
-			left = -1;
-		}
-		free(log);
-	}
-	px_buf_release(&out);
-	px_buf_release(&err);
+	/* the foreground supervisor's log too (the detached one's: harness_project_down) */
+	if (harness_log_reports(t->dir.root, "watch.log"))
+		left = -1;
 	px_buf_release(&t->out);
 	px_buf_release(&t->err);
 	harness_dir_remove(&t->dir);

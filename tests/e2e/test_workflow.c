@@ -58,17 +58,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct t *t = *state;
-	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
-	int left;
+	int left = harness_project_down(&t->dir, t->project);
 
-	harness_track_project(t->project);
-	/* down stops the supervisor first */
-	harness_prisync(&t->dir, &out, &err, 120000, "-p", t->project, "down", "-v", "-t", "1",
-			NULL);
-	left = harness_cleanup();
 	unsetenv("COMPOSE_FILE");
-	px_buf_release(&out);
-	px_buf_release(&err);
 	px_buf_release(&t->out);
 	px_buf_release(&t->err);
 	harness_dir_remove(&t->dir);

@@ -4,12 +4,15 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "supervisor/supervisor.h"
 
 struct tracked {
 	enum harness_kind kind;
@@ -98,6 +101,62 @@ void harness_track_project(const char *project)
 	json_decref(list);
 	px_error_clear(&err);
 	free(filter);
+}
+
+/* Kill the supervisor of project whose pid file is still in dir's runtime directory. */
+static void kill_supervisor(const struct harness_dir *dir, const char *project)
+{
+	struct px_error err = PX_ERROR_INIT;
+	const char *old = getenv("XDG_RUNTIME_DIR");
+	char *saved = old != NULL ? xstrdup(old) : NULL;
+	pid_t pid;
+
+	setenv("XDG_RUNTIME_DIR", dir->runtime, 1);
+	if (sup_runtime_read_pid(project, &pid, &err) == 0)
+		kill(pid, SIGKILL);
+	px_error_clear(&err);
+	if (saved != NULL)
+		setenv("XDG_RUNTIME_DIR", saved, 1);
+	else
+		unsetenv("XDG_RUNTIME_DIR");
+	free(saved);
+}
+
+bool harness_log_reports(const char *dir, const char *rel)
+{
+	struct px_buf log = PX_BUF_INIT;
+	struct px_error err = PX_ERROR_INIT;
+	char *path = px_path_join(dir, rel);
+	bool bad = px_path_read_file(path, &log, &err) == 0 &&
+		   (strstr(px_buf_cstr(&log), "Sanitizer") != NULL ||
+		    strstr(px_buf_cstr(&log), "runtime error") != NULL);
+
+	if (bad)
+		print_error("%s reports:\n%s\n", rel, px_buf_cstr(&log));
+	px_error_clear(&err);
+	px_buf_release(&log);
+	free(path);
+	return bad;
+}
+
+int harness_project_down(const struct harness_dir *dir, const char *project)
+{
+	struct px_buf out = PX_BUF_INIT, err = PX_BUF_INIT;
+	int left;
+
+	harness_track_project(project);
+	if (access(dir->root, F_OK) == 0)
+		harness_prisync(dir, &out, &err, 120000, "-p", project, "down", "-v", "-t", "1",
+				NULL);
+	/* `down` stops the supervisor first, unless it could not load the project (a test
+	 * that failed with a broken compose file): it must not outlive the test anyway */
+	kill_supervisor(dir, project);
+	left = harness_cleanup();
+	if (harness_log_reports(dir->root, ".prisync/supervisor.log"))
+		left++;
+	px_buf_release(&out);
+	px_buf_release(&err);
+	return left;
 }
 
 int harness_cleanup(void)

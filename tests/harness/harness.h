@@ -36,6 +36,16 @@ void harness_track_project(const char *project);
  * even when the test failed. */
 int harness_cleanup(void);
 
+struct harness_dir;
+/* The end of a test that ran compose project `project` in dir (its teardown, also after a
+ * failure): `prisync down -v`, a detached supervisor that outlived it killed, every
+ * tracked object removed (harness_cleanup), and the supervisor's log read for what the
+ * sanitizers reported there (it ran under them too).  Returns 0 when all is clean. */
+int harness_project_down(const struct harness_dir *dir, const char *project);
+/* Did a process that ran under the sanitizers report something in the log dir/rel (printed
+ * then)?  No log: no. */
+bool harness_log_reports(const char *dir, const char *rel);
+
 /* A private directory for one test with a runtime dir inside (0700), removed after. */
 struct harness_dir {
 	char *root;    /* the test's working directory */
