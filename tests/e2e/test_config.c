@@ -207,11 +207,15 @@ static int walk_entry(const char *path, const struct stat *st, int flag, struct 
 	size_t n = strlen(base);
 
 	(void)st;
+	/* what `make demo` installed into examples/prisma-app (git-ignored): its packages'
+	 * CI and lint YAML files are nobody's compose files */
+	if (flag == FTW_D && strcmp(base, "node_modules") == 0)
+		return FTW_SKIP_SUBTREE;
 	if (flag != FTW_F)
-		return 0;
+		return FTW_CONTINUE;
 	if (!(n > 4 && strcmp(base + n - 4, ".yml") == 0) &&
 	    !(n > 5 && strcmp(base + n - 5, ".yaml") == 0))
-		return 0;
+		return FTW_CONTINUE;
 	if (is_default_name(base)) {
 		char *dir = xstrndup(path, (size_t)ftw->base - 1);
 
@@ -220,7 +224,7 @@ static int walk_entry(const char *path, const struct stat *st, int flag, struct 
 	} else {
 		fixture_add(walking, path, true);
 	}
-	return 0;
+	return FTW_CONTINUE;
 }
 
 static int fixture_cmp(const void *a, const void *b)
@@ -239,7 +243,7 @@ static void fixtures_find(struct fixtures *f)
 		char *top = NULL;
 
 		xasprintf(&top, "%s/%s", f->root, tops[i]);
-		nftw(top, walk_entry, 16, FTW_PHYS);
+		nftw(top, walk_entry, 16, FTW_PHYS | FTW_ACTIONRETVAL);
 		free(top);
 	}
 	walking = NULL;
