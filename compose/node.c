@@ -19,7 +19,10 @@
 
 #define ARENA_ALIGN       16
 #define ARENA_FIRST_CHUNK ((size_t)8 << 10)
-#define ARENA_MAX_CHUNK   ((size_t)1 << 20)
+/* chunks double from 8 KiB up to 512 KiB; past that each is one huge page while the
+ * arena's budget for them lasts (arena_expect), else 512 KiB again */
+#define ARENA_RAMP_CHUNK ((size_t)512 << 10)
+#define HUGE_PAGE        ((size_t)2 << 20)
 
 /*
  * A chunk is filled from both ends: nodes and pointer arrays (16-byte aligned) upwards
@@ -39,7 +42,9 @@ struct arena_chunk {
 
 struct cnode_arena {
 	struct arena_chunk *head; /* the chunk being filled is always first */
-	size_t next_size;         /* size of the next regular chunk: doubles up to 1 MiB */
+	size_t next_size;         /* size of the next regular chunk (arena_grow) */
+	size_t chunked;           /* bytes of regular chunks so far */
+	size_t huge_budget;       /* chunked may grow by huge pages up to this (arena_expect) */
 	/* cnode_shared_scalar()'s nodes, open addressing on the literal's address */
 	struct {
 		const char *literal;
@@ -57,6 +62,31 @@ static inline char *chunk_data(struct arena_chunk *c)
  * frees hundreds of thousands of them — 5 million instructions for 2,000 services. */
 #define ARENA_MAP_MIN ((size_t)64 << 10)
 
+/*
+ * A chunk of exactly one huge page is mapped on a huge-page boundary and marked
+ * MADV_HUGEPAGE: with transparent huge pages ("madvise" or "always", the kernel's
+ * choice) its first touch maps all 2 MiB at once instead of one 4 KiB page per fault.
+ * A 2,000-service load (9.6 MiB of arena) took 4,040 page faults, 1,990 so: ~1.5 µs each
+ * on a VM, 3-4 ms of a 45 ms load.  Without THP the hint does nothing and the chunk
+ * faults in 4 KiB pages as any other.
+ */
+static void *map_huge_page(void)
+{
+	size_t span = 2 * HUGE_PAGE;
+	char *m = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *start;
+
+	if (m == MAP_FAILED)
+		return MAP_FAILED;
+	start = (char *)(((uintptr_t)m + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	if (start > m)
+		munmap(m, (size_t)(start - m));
+	if (start + HUGE_PAGE < m + span)
+		munmap(start + HUGE_PAGE, (size_t)(m + span - (start + HUGE_PAGE)));
+	(void)madvise(start, HUGE_PAGE, MADV_HUGEPAGE); /* a hint: EINVAL without THP */
+	return start;
+}
+
 static struct arena_chunk *chunk_new(size_t size)
 {
 	struct arena_chunk *c = MAP_FAILED;
@@ -65,7 +95,9 @@ static struct arena_chunk *chunk_new(size_t size)
 		size = SIZE_MAX; /* xmalloc reports and aborts */
 	else
 		size += CHUNK_HDR;
-	if (size >= ARENA_MAP_MIN)
+	if (size == HUGE_PAGE)
+		c = map_huge_page();
+	else if (size >= ARENA_MAP_MIN)
 		c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (c == MAP_FAILED) {
 		c = xmalloc(size);
@@ -123,6 +155,25 @@ static inline void *chunk_take(struct arena_chunk *c, size_t size, size_t align)
 	return chunk_data(c) + off;
 }
 
+/*
+ * What the arena will surely hold, told before a YAML text of len bytes is parsed into
+ * it: parse, interpolation and canonical form together make ~7.5 bytes of arena per byte
+ * of compose file (2,000 services: 1.3 MB of YAML, 9.6 MiB of arena).  Huge-page chunks
+ * are made only within 8 bytes per byte: a huge page is resident whole once touched, and
+ * a last one left mostly empty would cost up to 2 MiB of RSS for nothing.  Past the
+ * budget, chunks are 512 KiB of 4 KiB pages again.  Small files never get that far.
+ */
+#define ARENA_PER_YAML_BYTE 8
+
+static void arena_expect(struct cnode_arena *a, size_t len)
+{
+	size_t more = len > (SIZE_MAX - a->huge_budget) / ARENA_PER_YAML_BYTE
+			  ? SIZE_MAX - a->huge_budget
+			  : len * ARENA_PER_YAML_BYTE;
+
+	a->huge_budget += more;
+}
+
 /* arena_raw() when the head chunk is full. */
 static void *arena_grow(struct cnode_arena *a, size_t size, size_t align)
 {
@@ -142,8 +193,13 @@ static void *arena_grow(struct cnode_arena *a, size_t size, size_t align)
 		return chunk_data(c);
 	}
 	c = chunk_new(a->next_size);
-	if (a->next_size < ARENA_MAX_CHUNK)
+	a->chunked += a->next_size + CHUNK_HDR;
+	if (a->next_size < ARENA_RAMP_CHUNK)
 		a->next_size *= 2;
+	else if (a->chunked + HUGE_PAGE <= a->huge_budget)
+		a->next_size = HUGE_PAGE - CHUNK_HDR; /* chunk_new: header and all, one page */
+	else
+		a->next_size = ARENA_RAMP_CHUNK;
 	c->next = a->head;
 	a->head = c;
 	return chunk_take(c, size, align); /* size <= next_size / 4: it fits */
@@ -1362,6 +1418,7 @@ int cnode_parse(struct cnode_arena *a, const char *file, const char *text, size_
 		return -1;
 	p.text = text != NULL ? text : "";
 	p.len = text != NULL ? len : 0;
+	arena_expect(a, p.len);
 	yaml_parser_set_input_string(&p.yp, (const unsigned char *)p.text, p.len);
 	ret = parse_events(&p, docs, ndocs);
 	parse_end(&p);
@@ -1421,6 +1478,7 @@ int cnode_parse_file(struct cnode_arena *a, const char *path, const struct cnode
 		goto out;
 	p.fd = fd;
 	p.text = NULL;
+	arena_expect(a, (size_t)st.st_size);
 	yaml_parser_set_input(&p.yp, read_piece, &p);
 	ret = parse_events(&p, docs, ndocs);
 	parse_end(&p);

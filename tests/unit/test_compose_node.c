@@ -1231,6 +1231,92 @@ static void test_big_compose(void **state)
 	free(text);
 }
 
+/* Where p lies in this process's address space (/proc/self/smaps): the start and length of
+ * its mapping and whether that is marked for huge pages (VmFlags "hg", MADV_HUGEPAGE). */
+struct vma {
+	uintptr_t start, len;
+	bool huge;
+};
+
+static struct vma vma_of(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	struct vma v = {0}, cur = {0};
+	bool in = false;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+			cur = (struct vma){lo, hi - lo, false};
+		} else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			cur.huge = strstr(line, " hg") != NULL;
+			v = cur;
+		}
+	}
+	fclose(f);
+	assert_true(v.len > 0);
+	return v;
+}
+
+/* This process's address space (VmSize), KiB. */
+static size_t vm_size_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kib = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmSize: %zu kB", &kib) == 1)
+			break;
+	fclose(f);
+	assert_true(kib > 0);
+	return kib;
+}
+
+/* The arena's big chunks are huge pages (node.c chunk_new): 2 MiB-aligned mappings marked
+ * MADV_HUGEPAGE, only within what the file's size says the load will fill (a small file
+ * gets none), and each unmapped whole when the arena goes. */
+static void test_arena_huge_pages(void **state)
+{
+	char *text = big_compose(4000);
+	struct parsed p, small;
+	struct vma v;
+	const struct cnode *last;
+	void *probe = NULL;
+	size_t before;
+
+	(void)state;
+	before = vm_size_kib();
+	parse(&p, text);
+	last = cnode_map_get(cnode_map_get(p.docs[0], "services"), "svc3999");
+	assert_non_null(last);
+	v = vma_of(last);
+	assert_true(v.huge);
+	assert_int_equal(v.start % (2u << 20), 0);
+	assert_int_equal(v.len % (2u << 20), 0);
+	parsed_free(&p);
+	/* every chunk unmapped whole, the alignment's slack too (measured under glibc's malloc,
+	 * which gives back what the parse took; valgrind's keeps it) */
+	print_message("    address space: %zu KiB before, %zu KiB after\n", before, vm_size_kib());
+	assert_true(vm_size_kib() < before + 1024);
+	/* 6 MiB allocated with no YAML parsed into the arena: no budget, no huge page */
+	small.a = cnode_arena_new();
+	for (int i = 0; i < 6400; i++)
+		probe = cnode_alloc(small.a, 1000);
+	assert_false(vma_of(probe).huge);
+	parsed_free(&small);
+	/* a small file stays within the chunks before the first huge one */
+	parse(&small, "services:\n  a: {image: x}\n");
+	assert_false(vma_of(small.docs[0]).huge);
+	parsed_free(&small);
+	free(text);
+}
+
 /* What the parser records for the walks that skip unchanged subtrees (node.h flags). */
 static void test_flags(void **state)
 {
@@ -1428,6 +1514,7 @@ int main(void)
 	    cmocka_unit_test(test_queries),
 	    cmocka_unit_test(test_cnode_error),
 	    cmocka_unit_test(test_big_compose),
+	    cmocka_unit_test(test_arena_huge_pages),
 	    cmocka_unit_test(test_merge_big),
 	    cmocka_unit_test(test_flags),
 	    cmocka_unit_test(test_shared_scalars),
