@@ -68,7 +68,8 @@ static inline char *chunk_data(struct arena_chunk *c)
  * choice) its first touch maps all 2 MiB at once instead of one 4 KiB page per fault.
  * A 2,000-service load (9.6 MiB of arena) took 4,040 page faults, 1,990 so: ~1.5 µs each
  * on a VM, 3-4 ms of a 45 ms load.  Without THP the hint does nothing and the chunk
- * faults in 4 KiB pages as any other.
+ * faults in 4 KiB pages as any other; with the kernel's defrag "madvise" a fragmented
+ * machine may compact memory first — only loads past 1 MiB of arena ask, a few times.
  */
 static void *map_huge_page(void)
 {
