@@ -148,16 +148,11 @@ static PGresult *run_bounded(struct db_conn *c, const char *sql, int nparams,
 	PQsetnonblocking(c->pg, 0);
 	return keep;
 stopped:
-	if (w == 0) {
-		PQclear(keep);
-		c->dead = true;
+	if (w == 0) /* else wait_socket set err */
 		px_error_set(err, ETIMEDOUT,
 			     "the database did not answer within %d.%d s (is it paused, or "
 			     "overloaded?)",
 			     c->timeout_ms / 1000, c->timeout_ms % 1000 / 100);
-		return NULL;
-	}
-	/* wait_socket set err */
 	PQclear(keep);
 	c->dead = true;
 	return NULL;

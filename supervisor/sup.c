@@ -313,6 +313,16 @@ static void job_end(struct sup *s, struct sup_job *j)
 	initial_done(s, j);
 }
 
+/* The members of group j have ended with it: each as a job of its own (job_end). */
+static void group_end(struct sup *s, struct sup_job *j)
+{
+	for (size_t i = 0; i < j->ngroup; i++)
+		job_end(s, j->group[i]);
+	free(j->group);
+	j->group = NULL;
+	j->ngroup = 0;
+}
+
 static void job_finished(void *data)
 {
 	struct sup *s = data;
@@ -325,11 +335,7 @@ static void job_finished(void *data)
 	s->running = NULL;
 	s->step = NULL;
 	job_end(s, j);
-	for (size_t i = 0; i < j->ngroup; i++)
-		job_end(s, j->group[i]);
-	free(j->group);
-	j->group = NULL;
-	j->ngroup = 0;
+	group_end(s, j);
 	/* the job's thread freed what it used, but glibc keeps those pages (its arena and
 	 * the main heap's top): an idle supervisor hands them back */
 	malloc_trim(0);
@@ -549,11 +555,8 @@ static void kick(struct sup *s)
 			for (size_t i = 0; i < j->ngroup; i++) {
 				j->group[i]->state = SUP_JOB_FAILED;
 				j->group[i]->error = xstrdup(j->error != NULL ? j->error : "?");
-				job_end(s, j->group[i]);
 			}
-			free(j->group);
-			j->group = NULL;
-			j->ngroup = 0;
+			group_end(s, j);
 			continue;
 		}
 		px_loop_timer_rearm(
