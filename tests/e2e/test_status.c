@@ -140,6 +140,24 @@ static bool db_answers(void *data)
 	return ok;
 }
 
+/* The first migration of the test's schema and its lock file. */
+static void write_init_migration(const struct t *t)
+{
+	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml",
+			   "provider = \"postgresql\"\n");
+	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
+			   "CREATE TABLE a (id int PRIMARY KEY);\n");
+}
+
+/* The stack up (healthy) and its database migrated, as a developer's day starts. */
+static void up_migrated(struct t *t)
+{
+	if (prisync(t, "up", "-d", "--wait") != 0)
+		fail_msg("up: %s", px_buf_cstr(&t->err));
+	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
+		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+}
+
 static void write_compose(const struct t *t)
 {
 	harness_write_file(t->dir.root, "compose.yaml",
@@ -198,14 +216,9 @@ static void test_status_in_sync_and_problems(void **state)
 		   "\"generator client {\\n  provider = \\\"prisma-client-js\\\"\\n  output   = "
 		   "\\\"../generated/client\\\"\\n}\\ndatasource db {\\n  provider = "
 		   "\\\"postgresql\\\"\\n}\\nmodel A {\\n  id Int @id\\n}\\n\"\n};\n");
-	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
-	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
-		   "CREATE TABLE a (id int PRIMARY KEY);\n");
+	write_init_migration(t);
 	write_compose(t);
-	if (prisync(t, "up", "-d", "--wait") != 0)
-		fail_msg("up: %s", px_buf_cstr(&t->err));
-	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
-		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+	up_migrated(t);
 
 	/* in sync, with the supervisor's answers */
 	if (status_json(t, &doc) != 0)
@@ -362,9 +375,7 @@ static void test_status_after_branch_switch(void **state)
 
 	harness_write_file(t->dir.root, "prisma/schema.prisma",
 		   "datasource db {\n  provider = \"postgresql\"\n}\nmodel A {\n  id Int @id\n}\n");
-	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml", "provider = \"postgresql\"\n");
-	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
-		   "CREATE TABLE a (id int PRIMARY KEY);\n");
+	write_init_migration(t);
 	write_compose(t);
 	harness_write_file(t->dir.root, ".gitignore", ".prisync/\n");
 	git(t, "init", "-q", "-b", "main", NULL);
@@ -376,10 +387,7 @@ static void test_status_after_branch_switch(void **state)
 	git(t, "add", "-A", NULL);
 	git(t, "commit", "-qm", "nick", NULL);
 	git(t, "checkout", "-q", "main", NULL);
-	if (prisync(t, "up", "-d", "--wait") != 0)
-		fail_msg("up: %s", px_buf_cstr(&t->err));
-	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
-		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+	up_migrated(t);
 
 	/* to the branch with one more migration: the database lacks it */
 	git(t, "checkout", "-q", "feature", NULL);
@@ -469,15 +477,9 @@ static void test_status_paused_database(void **state)
 	struct pollfd pfd;
 
 	harness_write_file(t->dir.root, "prisma/schema.prisma", schema_v1);
-	harness_write_file(t->dir.root, "prisma/migrations/migration_lock.toml",
-			   "provider = \"postgresql\"\n");
-	harness_write_file(t->dir.root, "prisma/migrations/20250101000000_init/migration.sql",
-			   "CREATE TABLE a (id int PRIMARY KEY);\n");
+	write_init_migration(t);
 	write_compose(t);
-	if (prisync(t, "up", "-d", "--wait") != 0)
-		fail_msg("up: %s", px_buf_cstr(&t->err));
-	if (prisync(t, "migrate", "--no-sync", NULL) != 0)
-		fail_msg("migrate: %s", px_buf_cstr(&t->err));
+	up_migrated(t);
 	/* the supervisor's connection to the database is made and kept */
 	assert_true(harness_poll(db_answers, &(struct db_wait){t, 0}, 60000));
 
@@ -485,14 +487,9 @@ static void test_status_paused_database(void **state)
 	engine_post(path);
 	free(path);
 	/* the supervisor's runtime directory is under the test's own (harness_prisync) */
-	saved = getenv("XDG_RUNTIME_DIR") != NULL ? xstrdup(getenv("XDG_RUNTIME_DIR")) : NULL;
-	setenv("XDG_RUNTIME_DIR", t->dir.runtime, 1);
+	saved = harness_runtime_enter(&t->dir);
 	rc = sup_client_connect(t->project, &fd, &err);
-	if (saved != NULL)
-		setenv("XDG_RUNTIME_DIR", saved, 1);
-	else
-		unsetenv("XDG_RUNTIME_DIR");
-	free(saved);
+	harness_runtime_leave(saved);
 	if (rc != 0)
 		fail_msg("connect to the supervisor: %s", px_error_msg(&err));
 	req = json_pack("{s:s}", "op", "status");

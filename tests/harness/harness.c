@@ -103,23 +103,35 @@ void harness_track_project(const char *project)
 	free(filter);
 }
 
-/* Kill the supervisor of project whose pid file is still in dir's runtime directory. */
-static void kill_supervisor(const struct harness_dir *dir, const char *project)
+char *harness_runtime_enter(const struct harness_dir *dir)
 {
-	struct px_error err = PX_ERROR_INIT;
 	const char *old = getenv("XDG_RUNTIME_DIR");
 	char *saved = old != NULL ? xstrdup(old) : NULL;
-	pid_t pid;
 
 	setenv("XDG_RUNTIME_DIR", dir->runtime, 1);
-	if (sup_runtime_read_pid(project, &pid, &err) == 0)
-		kill(pid, SIGKILL);
-	px_error_clear(&err);
+	return saved;
+}
+
+void harness_runtime_leave(char *saved)
+{
 	if (saved != NULL)
 		setenv("XDG_RUNTIME_DIR", saved, 1);
 	else
 		unsetenv("XDG_RUNTIME_DIR");
 	free(saved);
+}
+
+/* Kill the supervisor of project whose pid file is still in dir's runtime directory. */
+static void kill_supervisor(const struct harness_dir *dir, const char *project)
+{
+	struct px_error err = PX_ERROR_INIT;
+	char *saved = harness_runtime_enter(dir);
+	pid_t pid;
+
+	if (sup_runtime_read_pid(project, &pid, &err) == 0)
+		kill(pid, SIGKILL);
+	px_error_clear(&err);
+	harness_runtime_leave(saved);
 }
 
 bool harness_log_reports(const char *dir, const char *rel)

@@ -65,6 +65,12 @@ bool harness_poll(bool (*cond)(void *data), void *data, int timeout_ms);
 int harness_prisync(const struct harness_dir *dir, struct px_buf *out, struct px_buf *errout,
 		    int timeout_ms, ...) __attribute__((sentinel));
 
+/* Point this process's XDG_RUNTIME_DIR at dir's runtime (where the supervisors the test
+ * started keep their socket and pid file), returning what it was (owned; NULL: unset) for
+ * harness_runtime_leave, which puts it back. */
+char *harness_runtime_enter(const struct harness_dir *dir);
+void harness_runtime_leave(char *saved);
+
 /* Write text to dir/rel (parent folders made, replaced atomically, mode 0644); fails the
  * test when it cannot. */
 void harness_write_file(const char *dir, const char *rel, const char *text);

@@ -1249,7 +1249,7 @@ static struct vma vma_of(const void *p)
 	while (fgets(line, sizeof(line), f) != NULL) {
 		unsigned long lo, hi;
 
-		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) { /* a mapping's first line */
 			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
 			cur = (struct vma){lo, hi - lo, false};
 		} else if (in && strncmp(line, "VmFlags:", 8) == 0) {
